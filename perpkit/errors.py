@@ -1,0 +1,102 @@
+"""Turn a contract revert into one clear line: `OracleStale(updatedAt=1, heartbeat=3600, ...)`.
+
+The decoder needs only ABIs (JSON lists), so it works without a chain and for any client
+(ape, web3.py, raw RPC). Anvil reports a custom error as ``custom error 0x<selector>: <payload>``
+with the payload as raw bytes; RPCs that follow geth return the data as hex instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
+
+_ANVIL_CUSTOM = re.compile(r"custom error (0x[0-9a-fA-F]{8}):\s?(.*)", re.DOTALL)
+_HEX_DATA = re.compile(r"(0x[0-9a-fA-F]{8,})")
+
+
+def _canonical_type(inp: Mapping) -> str:
+    typ = inp["type"]
+    if typ.startswith("tuple"):
+        inner = ",".join(_canonical_type(c) for c in inp["components"])
+        return f"({inner}){typ[5:]}"
+    return typ
+
+
+class ErrorDecoder:
+    """Maps 4-byte selectors to the custom errors declared in a set of ABIs."""
+
+    def __init__(self, abis: Iterable[Iterable[Mapping]]):
+        self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
+        for abi in abis:
+            for item in abi:
+                if item.get("type") != "error":
+                    continue
+                types = [_canonical_type(i) for i in item.get("inputs", [])]
+                names = [i.get("name", "") for i in item.get("inputs", [])]
+                selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                self._errors[selector] = (item["name"], names, types)
+
+    def decode(self, data: bytes) -> str:
+        """`Name(arg=value, ...)` for revert `data`; the raw hex where the selector is unknown."""
+        if len(data) < 4:
+            return "reverted without data"
+        if data[:4] == bytes.fromhex("08c379a0"):  # Error(string)
+            return f"reverted: {abi_decode(['string'], data[4:])[0]}"
+        if data[:4] == bytes.fromhex("4e487b71"):  # Panic(uint256)
+            return f"panic 0x{abi_decode(['uint256'], data[4:])[0]:02x}"
+        known = self._errors.get(data[:4])
+        if known is None:
+            return f"unknown custom error 0x{data.hex()}"
+        name, names, types = known
+        try:
+            values = abi_decode(types, data[4:])
+        except Exception:  # malformed payload: still name the error
+            return f"{name}(<undecodable 0x{data[4:].hex()}>)"
+        args = ", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values))
+        return f"{name}({args})"
+
+    def describe(self, exc: BaseException) -> str:
+        """One line for any exception a contract call or transaction raised."""
+        data = revert_data(exc)
+        if data is not None:
+            return self.decode(data)
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
+
+
+def revert_data(exc: BaseException) -> bytes | None:
+    """Revert data carried by an ape/web3 exception, or None."""
+    candidates = []
+    for attr in ("revert_message", "message", "data"):
+        val = getattr(exc, attr, None)
+        if val:
+            candidates.append(val)
+    base = getattr(exc, "base_err", None)
+    if base is not None:
+        candidates.extend(a for a in getattr(base, "args", ()) if a)
+    candidates.extend(a for a in getattr(exc, "args", ()) if a)
+    for cand in candidates:
+        if isinstance(cand, (bytes, bytearray)):
+            return bytes(cand)
+        if isinstance(cand, dict) and isinstance(cand.get("data"), str):
+            cand = cand["data"]
+        if not isinstance(cand, str):
+            continue
+        if match := _ANVIL_CUSTOM.search(cand):
+            payload = match.group(2)
+            if re.fullmatch(r"(0x)?[0-9a-fA-F]*", payload) and len(payload) % 2 == 0 and payload:
+                body = bytes.fromhex(payload.removeprefix("0x"))
+            else:
+                body = payload.encode("latin-1", errors="replace")
+            return bytes.fromhex(match.group(1)[2:]) + body
+        if match := _HEX_DATA.fullmatch(cand.strip()):
+            return bytes.fromhex(match.group(1)[2:])
+    return None
