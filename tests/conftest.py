@@ -1,8 +1,40 @@
 """Session-scoped role accounts and factory fixtures shared by every test folder."""
 
+from dataclasses import dataclass, field
+from itertools import count
+
 import pytest
 
+from perpkit.orders import Order, fill_tuple, sign_order
+
 WAD = 10**18
+BTC_PRICE = 60_000
+FEED_DECIMALS = 8
+
+# Defaults of a market: 10x max leverage, 5 % maintenance, 1 % liquidation fee (half to the
+# liquidator), 2 / 5 bp maker / taker fees, 5 % price band, 1,000 BTC OI cap, 0.001 BTC minimum.
+DEFAULT_PARAMS = dict(
+    initialMarginRatio=WAD // 10,
+    maintenanceMarginRatio=WAD // 20,
+    liquidationFee=WAD // 100,
+    liquidatorShare=WAD // 2,
+    makerFee=2 * 10**14,
+    takerFee=5 * 10**14,
+    priceBand=5 * WAD // 100,
+    maxOpenInterest=1_000 * WAD,
+    minPositionSize=WAD // 1000,
+)
+DEFAULT_FUNDING = dict(interestRate=10**14, premiumClamp=5 * 10**14, rateCap=10**16)
+
+
+def market_params(**overrides):
+    p = {**DEFAULT_PARAMS, **overrides}
+    return tuple(p[k] for k in DEFAULT_PARAMS)
+
+
+def funding_params(**overrides):
+    f = {**DEFAULT_FUNDING, **overrides}
+    return tuple(f[k] for k in DEFAULT_FUNDING)
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +94,104 @@ def make_token(project, owner):
 
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@pytest.fixture(scope="session")
+def matcher(accounts):
+    return accounts[5]
+
+
+@pytest.fixture(scope="session")
+def guardian(accounts):
+    return accounts[6]
+
+
+@dataclass
+class Exchange:
+    """One deployment with one market, and the moves tests make on it."""
+
+    chain: object
+    router: object
+    funding: object
+    market: object
+    market_id: int
+    token: object
+    feed: object
+    oracle: object
+    owner: object
+    matcher: object
+    nonces: dict = field(default_factory=dict)
+    _counter: count = field(default_factory=count)
+
+    @property
+    def scale(self):
+        return 10 ** (18 - self.token.decimals())
+
+    def fund(self, account, amount):
+        """Mint `amount` tokens to `account`, approve the router and deposit them."""
+        self.token.mint(account, amount, sender=account)
+        self.token.approve(self.router, amount, sender=account)
+        return self.router.deposit(self.market_id, amount, sender=account)
+
+    def order(self, trader, size, price, *, nonce=None, expiry=None, reduce_only=False, market_id=None):
+        if nonce is None:
+            nonce = next(self._counter)
+        if expiry is None:
+            expiry = self.chain.pending_timestamp + 10 * 86_400
+        return Order(
+            trader.address,
+            self.market_id if market_id is None else market_id,
+            size,
+            price,
+            nonce,
+            expiry,
+            reduce_only,
+        )
+
+    def sign(self, order, signer):
+        return sign_order(order, signer.private_key, self.chain.chain_id, self.router.address)
+
+    def fill(self, maker_order, taker_order, amount, maker_signer, taker_signer):
+        return fill_tuple(
+            maker_order, self.sign(maker_order, maker_signer), taker_order, self.sign(taker_order, taker_signer), amount
+        )
+
+    def trade(self, maker, taker, size, price, **kw):
+        """`maker` rests an order of signed `size` at `price`; `taker` takes all of it."""
+        mk = self.order(maker, size, price, reduce_only=kw.pop("maker_reduce_only", False))
+        tk = self.order(taker, -size, price, reduce_only=kw.pop("taker_reduce_only", False))
+        return self.router.settle([self.fill(mk, tk, abs(size), maker, taker)], sender=self.matcher, **kw)
+
+    def set_price(self, usd):
+        """Move the mock feed to `usd` (float or int USD)."""
+        self.feed.updateAnswer(int(round(usd * 10**FEED_DECIMALS)), sender=self.owner)
+
+
+@pytest.fixture(scope="session")
+def make_exchange(project, owner, matcher, guardian, chain, make_feed, make_oracle, make_token):
+    """Deploy factory, router (which deploys FundingRate), a collateral token, a BTC feed and
+    oracle, and one market. Roles: `matcher` settles and samples quotes, `guardian` pauses."""
+
+    def make(decimals=6, params=None, funding=None, price=BTC_PRICE, heartbeat=86_400):
+        factory = owner.deploy(project.PerpMarketFactory)
+        router = owner.deploy(project.PerpRouter, owner, factory)
+        funding_rate = project.FundingRate.at(router.fundingRate())
+        token = make_token("USD Coin" if decimals == 6 else "Frax", "USDC" if decimals == 6 else "FRAX", decimals)
+        feed = make_feed(FEED_DECIMALS, price * 10**FEED_DECIMALS)
+        oracle = make_oracle(feed, heartbeat)
+        receipt = router.createMarket(
+            token, oracle, params or market_params(), funding or funding_params(), sender=owner
+        )
+        market_id = receipt.return_value[0] if receipt.return_value else router.marketCount() - 1
+        market = project.PerpMarket.at(router.markets(market_id))
+        router.setMatcher(matcher, sender=owner)
+        router.setSampler(matcher, sender=owner)
+        router.setGuardian(guardian, sender=owner)
+        return Exchange(chain, router, funding_rate, market, market_id, token, feed, oracle, owner, matcher)
+
+    return make
+
+
+@pytest.fixture
+def ex(make_exchange):
+    return make_exchange()

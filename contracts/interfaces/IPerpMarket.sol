@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IPriceOracle} from "../oracle/IPriceOracle.sol";
+import {MarketParams, Trade} from "../libraries/Types.sol";
+
+/// @title IPerpMarket
+/// @notice One isolated-margin perpetual market. It holds its collateral; `capital` (deposits) is
+///         the senior claim, realised `pnl` the junior one, paid at the haircut `h`.
+interface IPerpMarket {
+    // ------------------------------------------------------------ router entry points
+
+    /// @notice Credits `amount` collateral tokens, already transferred in by the router, to `account`.
+    function deposit(address account, address payer, uint256 amount) external;
+
+    /// @notice Pays `amount` collateral tokens of `account`'s capital to `to` (router only).
+    ///         With an open position the account must stay at initial margin after it.
+    function withdraw(address account, address to, uint256 amount) external;
+
+    /// @notice Applies validated fills (router only): funding, position, fees, OI, then margin checks.
+    function executeTrades(Trade[] calldata trades) external;
+
+    /// @notice Sets risk parameters (router only; bounds and envelope checked by the router).
+    function setParams(MarketParams calldata params) external;
+
+    /// @notice Points the market at a new oracle (router only).
+    function setOracle(IPriceOracle oracle) external;
+
+    /// @notice Pauses or unpauses risk-increasing actions (router only).
+    function setPaused(bool paused) external;
+
+    // ------------------------------------------------------------ permissionless
+
+    /// @notice Takes over `amount` (WAD base units) of `account`'s position at the mark price into the
+    ///         caller's account, which must meet its margin after. Only below maintenance margin.
+    ///         The caller receives `liquidatorShare` of the fee; negative equity left on a closed
+    ///         account is bad debt, paid by the insurance fund and past it socialised by the haircut.
+    function liquidate(address account, uint256 amount) external;
+
+    /// @notice Settles `account`'s pending funding into its PnL.
+    function settleFunding(address account) external;
+
+    // ------------------------------------------------------------ views
+
+    function positionOf(address account) external view returns (int256 size, int256 openNotional, int256 fundingSnapshot);
+    function capitalOf(address account) external view returns (uint256);
+    function pnlOf(address account) external view returns (int256);
+    /// @notice capital + haircut(pnl + unrealised at mark - pending funding), WAD (signed).
+    function accountValue(address account) external view returns (int256);
+    function marginRequirements(address account) external view returns (uint256 initial, uint256 maintenance);
+    function isLiquidatable(address account) external view returns (bool);
+    function openInterest() external view returns (uint256 longs, uint256 shorts);
+    function insuranceFund() external view returns (uint256);
+    /// @notice `h = min(residual, pnlPosTotal) / pnlPosTotal` (WAD, 1e18 when no positive PnL).
+    function haircut() external view returns (uint256);
+    function oracle() external view returns (IPriceOracle);
+    function params() external view returns (MarketParams memory);
+}

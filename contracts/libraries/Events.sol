@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {MarketParams, FundingParams} from "./Types.sol";
+
+/// @title Events
+/// @notice Every event perpkit emits, for indexers, in one place.
+library Events {
+    // ------------------------------------------------------------ router
+    event MarketCreated(uint256 indexed marketId, address indexed market, address collateral, address oracle);
+    event OperatorSet(address indexed account, address indexed operator, bool approved);
+    event RoleSet(bytes32 indexed role, address indexed account);
+    event OrderFilled(
+        bytes32 indexed makerHash,
+        bytes32 indexed takerHash,
+        uint256 indexed marketId,
+        address maker,
+        address taker,
+        int256 makerDelta,
+        uint256 price
+    );
+    event OrderCancelled(address indexed trader, bytes32 indexed orderHash);
+    event NoncesCancelled(address indexed trader, uint256 minNonce);
+
+    // ------------------------------------------------------------ market
+    event Deposit(address indexed account, address indexed payer, uint256 amount, uint256 wad);
+    event Withdraw(address indexed account, address indexed to, uint256 amount, uint256 wad);
+    event PositionChanged(
+        address indexed account,
+        int256 size,
+        int256 openNotional,
+        uint256 price,
+        int256 realizedPnl,
+        uint256 fee
+    );
+    event FundingSettled(address indexed account, int256 payment, int256 fundingIndex);
+    event ProfitRealized(address indexed account, uint256 pnl, uint256 credited, uint256 haircut);
+    event Liquidation(
+        address indexed account,
+        address indexed liquidator,
+        uint256 amount,
+        uint256 markPrice,
+        uint256 fee,
+        uint256 liquidatorReward
+    );
+    event BadDebt(address indexed account, uint256 debt, uint256 coveredByInsurance, uint256 socialized);
+    event InsuranceChanged(uint256 insurance);
+    event ParamsSet(MarketParams params);
+    event OracleSet(address oracle);
+    event Paused(bool paused);
+
+    // ------------------------------------------------------------ funding
+    event MarketRegistered(uint256 indexed marketId, address market);
+    event FundingParamsSet(uint256 indexed marketId, FundingParams params);
+    event QuoteRecorded(uint256 indexed marketId, uint256 bid, uint256 ask, uint256 index, int256 premium, int256 ma30);
+    event FundingCranked(uint256 indexed marketId, int256 fundingIndex, int256 rate, uint256 index, uint256 markPrice);
+}
