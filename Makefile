@@ -8,13 +8,16 @@ APE := .venv/bin/ape
 setup:
 	@bash tools/setup.sh
 
+# ape-solidity recompiles a changed file but not the files that import it (the factory would
+# keep an old PerpMarket inside): rebuild everything whenever any source is newer than the build.
 compile: setup
-	$(APE) compile
+	@if [ ! -f .build/__local__.json ] || [ -n "$$(find contracts -name '*.sol' -newer .build/__local__.json)" ]; then \
+		$(APE) compile --force; fi
 
-test: setup
+test: compile
 	$(APE) test
 
-demo: setup
+demo: compile
 	$(APE) run demo
 
 clean:

@@ -308,7 +308,7 @@ contract PerpMarket is IPerpMarket {
         Account storage a = _accounts[account];
         int256 oldSize = a.size;
         int256 newSize = oldSize + delta;
-        riskIncreasing = newSize.abs() > oldSize.abs() || (oldSize ^ newSize) < 0;
+        riskIncreasing = _increasesRisk(oldSize, newSize);
         if (reduceOnly && riskIncreasing) revert ReduceOnlyViolated(account, oldSize, delta);
         if (riskIncreasing && paused) revert MarketPaused(marketId);
         _trade(account, a, oldSize, delta, price, feeRate, cumulative, p.minPositionSize);
@@ -322,8 +322,13 @@ contract PerpMarket is IPerpMarket {
         Account storage a = _accounts[account];
         int256 oldSize = a.size;
         int256 newSize = oldSize + delta;
-        riskIncreasing = newSize.abs() > oldSize.abs() || (oldSize ^ newSize) < 0;
+        riskIncreasing = _increasesRisk(oldSize, newSize);
         _trade(account, a, oldSize, delta, price, 0, cumulative, p.minPositionSize);
+    }
+
+    /// @dev |size| grows, or the sign flips (a close to zero is no flip).
+    function _increasesRisk(int256 oldSize, int256 newSize) private pure returns (bool) {
+        return newSize.abs() > oldSize.abs() || (newSize != 0 && (oldSize ^ newSize) < 0);
     }
 
     function _trade(
