@@ -40,6 +40,7 @@ contract FundingRate is IFundingRate {
         uint64 premiumClamp;
         uint64 rateCap;
         address market; // slot 4
+        uint40 lastCrank;
         int128[SAMPLES] premiums;
     }
 
@@ -130,6 +131,7 @@ contract FundingRate is IFundingRate {
         int256 cumulative = _accrue(s, indexPrice);
         int256 rate = _fundingRate(s, indexPrice);
         s.rate = int64(rate);
+        s.lastCrank = uint40(block.timestamp);
         emit Events.FundingCranked(marketId, cumulative, rate, indexPrice, _mark(s, indexPrice));
     }
 
@@ -172,6 +174,11 @@ contract FundingRate is IFundingRate {
     {
         State storage s = _registered(marketId);
         return (s.count, s.premiumSum, s.lastBid, s.lastAsk, s.lastAccrual);
+    }
+
+    /// @inheritdoc IFundingRate
+    function lastCrank(uint256 marketId) external view returns (uint256) {
+        return _registered(marketId).lastCrank;
     }
 
     /// @notice The funding parameters of a market.

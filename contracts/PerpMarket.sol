@@ -249,11 +249,29 @@ contract PerpMarket is IPerpMarket {
     /// @inheritdoc IPerpMarket
     function accountValue(address account) public view returns (int256) {
         Account storage a = _accounts[account];
-        uint256 h = _haircut();
-        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, h);
+        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, _haircut());
         (uint256 mark, int256 cumulative) = _viewPrices();
-        int256 pending = int256(a.size).mulDivCeil(cumulative - a.fundingSnapshot, INDEX_SCALE);
-        return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark) - pending, h);
+        return _valueWithPending(a, mark, cumulative, _haircut());
+    }
+
+    /// @inheritdoc IPerpMarket
+    /// @dev Reverts like `accountValue` when the oracle cannot price.
+    function healthOf(address[] calldata accounts)
+        external
+        view
+        returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance)
+    {
+        (uint256 mark, int256 cumulative) = _viewPrices();
+        uint256 h = _haircut();
+        uint256 mmr = _params.maintenanceMarginRatio;
+        uint256 n = accounts.length;
+        (sizes, values, maintenance) = (new int256[](n), new int256[](n), new uint256[](n));
+        for (uint256 i; i < n; ++i) {
+            Account storage a = _accounts[accounts[i]];
+            sizes[i] = a.size;
+            values[i] = _valueWithPending(a, mark, cumulative, h);
+            maintenance[i] = a.size == 0 ? 0 : _notional(a.size, mark).mulWadUp(mmr);
+        }
     }
 
     /// @inheritdoc IPerpMarket
@@ -487,6 +505,16 @@ contract PerpMarket is IPerpMarket {
     /// @dev Account value with funding already settled: capital + haircut(pnl + unrealised).
     function _value(Account storage a, uint256 mark, uint256 h) private view returns (int256) {
         return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark), h);
+    }
+
+    /// @dev Account value with funding not yet settled: the pending payment rounds like a settled one.
+    function _valueWithPending(Account storage a, uint256 mark, int256 cumulative, uint256 h)
+        private
+        view
+        returns (int256)
+    {
+        int256 pending = int256(a.size).mulDivCeil(cumulative - a.fundingSnapshot, INDEX_SCALE);
+        return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark) - pending, h);
     }
 
     /// @dev Unrealised PnL at `mark`, floored.

@@ -37,6 +37,9 @@ interface IFundingRate {
     /// @notice `F = clamp(P + clamp(I - P, -c, c), -cap, cap)` per 8 h, WAD (signed), from the current premium.
     function currentFundingRate(uint256 marketId) external view returns (int256);
 
+    /// @notice Timestamp of the last crank (0 before the first).
+    function lastCrank(uint256 marketId) external view returns (uint256);
+
     /// @notice The rate fixed at the last crank, accruing now.
     function fundingRate(uint256 marketId) external view returns (int256);
 

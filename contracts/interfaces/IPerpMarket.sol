@@ -47,6 +47,11 @@ interface IPerpMarket {
     function pnlOf(address account) external view returns (int256);
     /// @notice capital + haircut(pnl + unrealised at mark - pending funding), WAD (signed).
     function accountValue(address account) external view returns (int256);
+    /// @notice Sizes, values and maintenance requirements of `accounts`, prices read once (keepers).
+    function healthOf(address[] calldata accounts)
+        external
+        view
+        returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance);
     function marginRequirements(address account) external view returns (uint256 initial, uint256 maintenance);
     function isLiquidatable(address account) external view returns (bool);
     function openInterest() external view returns (uint256 longs, uint256 shorts);

@@ -1,0 +1,283 @@
+"""The keeper: cranks funding when a market's interval has passed, finds unhealthy accounts from
+the chain's events and liquidates them, and (on local chains) can drive the mock feeds.
+
+Decisions are plain functions (`crank_due`, `plan_liquidations`, `retry`) that tests call
+directly; `Keeper` wires them to ape contract objects. Nothing here holds state that the chain
+cannot give back: a restarted keeper rescans events from the deployment block.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+WAD = 10**18
+HEALTH_BATCH = 250  # accounts per healthOf eth_call
+
+
+# ====================================================================== decisions (pure)
+
+
+def crank_due(last_crank: int, now: int, interval: int) -> bool:
+    """A crank is due when `interval` seconds passed since the last one (or there was none)."""
+    return last_crank == 0 or now - last_crank >= interval
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    account: str
+    amount: int  # WAD base units, the whole position
+    shortfall: int  # maintenance - value, WAD
+
+
+def plan_liquidations(accounts: list[str], sizes: list[int], values: list[int], maintenance: list[int]) -> list[Liquidation]:
+    """Accounts strictly below maintenance with a position, worst shortfall first."""
+    plan = [
+        Liquidation(a, abs(s), m - v)
+        for a, s, v, m in zip(accounts, sizes, values, maintenance)
+        if s != 0 and v < m
+    ]
+    return sorted(plan, key=lambda liq: -liq.shortfall)
+
+
+def is_transient(err: BaseException) -> bool:
+    """RPC trouble worth retrying (timeouts, dropped connections), not a contract revert."""
+    from ape.exceptions import ContractLogicError
+
+    if isinstance(err, ContractLogicError):
+        return False
+    text = f"{type(err).__name__} {err}".lower()
+    return isinstance(err, (ConnectionError, TimeoutError, OSError)) or any(
+        word in text for word in ("timeout", "timed out", "connection", "429", "502", "503", "rpc")
+    )
+
+
+def retry(fn: Callable, *, attempts: int = 5, base_delay: float = 0.5, sleep=time.sleep, log=None):
+    """Calls `fn`, retrying transient errors with exponential backoff; re-raises the rest."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as err:  # noqa: BLE001 - classified below
+            if not is_transient(err) or attempt == attempts:
+                raise
+            delay = base_delay * 2 ** (attempt - 1)
+            if log:
+                log(f"rpc-retry attempt={attempt} delay={delay:.1f}s error={str(err).splitlines()[0][:120]}")
+            sleep(delay)
+
+
+# ====================================================================== price paths (local chains)
+
+
+def csv_price_path(path: str | Path) -> Iterator[float]:
+    """Prices from a CSV with a `price` or `close` column (e.g. data/btc-usd-1h-2024-08.csv)."""
+    with Path(path).open() as f:
+        for row in csv.DictReader(f):
+            yield float(row.get("price") or row["close"])
+
+
+def random_walk(start: float, seed: int, step_sigma: float = 0.01) -> Iterator[float]:
+    """A seeded geometric random walk: reproducible price paths for tests and demos."""
+    rng, price = random.Random(seed), start
+    while True:
+        price *= 1 + rng.gauss(0, step_sigma)
+        yield max(price, start * 0.01)
+
+
+# ====================================================================== chain side
+
+
+@dataclass
+class AccountTracker:
+    """Accounts that ever deposited or traded in a market, from its events, scanned incrementally."""
+
+    market: object
+    from_block: int
+    accounts: set = field(default_factory=set)
+
+    def refresh(self, head: int) -> int:
+        """Scans [from_block, head]; returns how many new accounts it found."""
+        if head < self.from_block:
+            return 0
+        before = len(self.accounts)
+        for event in ("Deposit", "PositionChanged"):
+            for log in getattr(self.market, event).range(self.from_block, head + 1):
+                self.accounts.add(log.account)
+        self.from_block = head + 1
+        return len(self.accounts) - before
+
+
+@dataclass
+class MarketHandle:
+    name: str
+    market_id: int
+    market: object
+    oracle: object
+    feed: object | None = None  # a MockV3Aggregator on local chains, driven by a price path
+    prices: Iterator[float] | None = None
+    tracker: AccountTracker | None = None
+
+
+@dataclass
+class Stats:
+    ticks: int = 0
+    cranks: int = 0
+    liquidations: int = 0
+    lost_races: int = 0
+    skipped_stale: int = 0
+    rpc_errors: int = 0
+    gas_used: int = 0
+
+
+class Keeper:
+    def __init__(self, chain, funding, markets: list[MarketHandle], sender, *, crank_interval: int = 3600,
+                 log: Callable[[str], None] = print, decoder=None, retry_delay: float = 0.5):
+        self.chain, self.funding, self.markets, self.sender = chain, funding, markets, sender
+        self.crank_interval, self.log, self.decoder = crank_interval, log, decoder
+        self.retry_delay = retry_delay
+        self.stats = Stats()
+
+    # ------------------------------------------------------------------ one tick
+
+    def tick(self) -> None:
+        self.stats.ticks += 1
+        for m in self.markets:
+            try:
+                self._tick_market(m)
+            except Exception as err:  # noqa: BLE001 - one market's trouble never stops the others
+                if not is_transient(err):
+                    raise
+                self.stats.rpc_errors += 1
+                self.log(f"rpc-error market={m.name} error={str(err).splitlines()[0][:160]}")
+
+    def _tick_market(self, m: MarketHandle) -> None:
+        if m.prices is not None and m.feed is not None:
+            self._move_price(m)
+        ok, index = self._retry(lambda: m.oracle.tryPrice())
+        if not ok:
+            self.stats.skipped_stale += 1
+            self.log(f"skip market={m.name} reason=oracle-unavailable")
+            return
+        now = self.chain.blocks.head.timestamp
+        if crank_due(self._retry(lambda: self.funding.lastCrank(m.market_id)), now, self.crank_interval):
+            self._crank(m)
+        self._liquidate_unhealthy(m)
+
+    def _move_price(self, m: MarketHandle) -> None:
+        price = next(m.prices, None)
+        if price is None:
+            return
+        answer = int(round(price * 10 ** m.feed.decimals()))
+        receipt = self._retry(lambda: m.feed.updateAnswer(answer, sender=self.sender))
+        self.log(f"price market={m.name} price={price:.2f} gas={receipt.gas_used}")
+
+    def _crank(self, m: MarketHandle) -> None:
+        if not self._would_succeed(lambda: self.funding.crank.call(m.market_id, sender=self.sender), f"crank {m.name}"):
+            return
+        receipt = self._retry(lambda: self.funding.crank(m.market_id, sender=self.sender))
+        [event] = receipt.events.filter(self.funding.FundingCranked)
+        self.stats.cranks += 1
+        self.stats.gas_used += receipt.gas_used
+        self.log(
+            f"crank market={m.name} rate={event.rate / WAD:.6%}/8h index={event.index / WAD:.2f} "
+            f"mark={event.markPrice / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"
+        )
+
+    def scan(self, m: MarketHandle) -> list[Liquidation]:
+        """Unhealthy accounts of a market: events for who, batched `healthOf` calls for how bad."""
+        head = self.chain.blocks.head.number
+        self._retry(lambda: m.tracker.refresh(head))
+        accounts = sorted(m.tracker.accounts - {self.sender.address})
+        plan: list[Liquidation] = []
+        for start in range(0, len(accounts), HEALTH_BATCH):
+            chunk = accounts[start : start + HEALTH_BATCH]
+            sizes, values, maintenance = self._retry(lambda c=chunk: m.market.healthOf(c))
+            plan += plan_liquidations(chunk, list(sizes), list(values), list(maintenance))
+        return sorted(plan, key=lambda liq: -liq.shortfall)
+
+    def _liquidate_unhealthy(self, m: MarketHandle) -> None:
+        for liq in self.scan(m):
+            label = f"liquidate {m.name} {liq.account}"
+            if not self._would_succeed(
+                lambda: m.market.liquidate.call(liq.account, liq.amount, sender=self.sender), label
+            ):
+                continue
+            try:
+                receipt = self._retry(lambda: m.market.liquidate(liq.account, liq.amount, sender=self.sender))
+            except Exception as err:  # noqa: BLE001 - e.g. another keeper was first
+                if is_transient(err):
+                    raise
+                self.stats.lost_races += 1
+                self.log(f"lost-race market={m.name} account={liq.account} reason={self._describe(err)}")
+                continue
+            self.stats.liquidations += 1
+            self.stats.gas_used += receipt.gas_used
+            self.log(
+                f"liquidate market={m.name} account={liq.account} amount={liq.amount / WAD} "
+                f"shortfall={liq.shortfall / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"
+            )
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _would_succeed(self, call: Callable, label: str) -> bool:
+        """eth_call first: a transaction that would revert is never sent."""
+        try:
+            self._retry(call)
+            return True
+        except Exception as err:  # noqa: BLE001
+            if is_transient(err):
+                raise
+            self.stats.lost_races += 1 if label.startswith("liquidate") else 0
+            self.log(f"skip {label} reason={self._describe(err)}")
+            return False
+
+    def _describe(self, err: BaseException) -> str:
+        return self.decoder.describe(err) if self.decoder else str(err).splitlines()[0]
+
+    def _retry(self, fn):
+        return retry(fn, base_delay=self.retry_delay, log=self.log)
+
+    def summary(self) -> str:
+        s = self.stats
+        return (
+            f"summary ticks={s.ticks} cranks={s.cranks} liquidations={s.liquidations} "
+            f"skipped={s.lost_races} stale-skips={s.skipped_stale} rpc-errors={s.rpc_errors} gas={s.gas_used}"
+        )
+
+    def run(self, ticks: int = 0, interval: float = 12.0, summary_every: int = 10,
+            advance: Callable[[], None] | None = None, stop: Callable[[], bool] | None = None) -> Stats:
+        """Ticks forever (ticks=0) or `ticks` times, `interval` seconds apart."""
+        done = 0
+        while ticks == 0 or done < ticks:
+            self.tick()
+            done += 1
+            if done % summary_every == 0:
+                self.log(self.summary())
+            if stop and stop():
+                break
+            if advance:
+                advance()
+            elif interval:
+                time.sleep(interval)
+        self.log(self.summary())
+        return self.stats
+
+
+def handles_from_record(project, record: dict, from_block: int | None = None, local: bool = False,
+                        price_paths: dict[str, Iterable[float]] | None = None) -> list[MarketHandle]:
+    """Market handles for every market of a deployment record (DESIGN section 9)."""
+    handles = []
+    start = record.get("block", 0) if from_block is None else from_block
+    for name, entry in sorted(record["markets"].items(), key=lambda kv: kv[1]["id"]):
+        market = project.PerpMarket.at(entry["address"])
+        feed = project.MockV3Aggregator.at(entry["feed"]) if local else None
+        prices = iter(price_paths[name]) if price_paths and name in price_paths else None
+        handles.append(
+            MarketHandle(name, entry["id"], market, project.ChainlinkOracle.at(entry["oracle"]), feed, prices,
+                         AccountTracker(market, start))
+        )
+    return handles

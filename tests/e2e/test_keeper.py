@@ -1,0 +1,137 @@
+"""The keeper against a deployed suite on Anvil: cranks, liquidations after a price shock, a lost
+race, an RPC hiccup, a restart and a stale oracle."""
+
+import pytest
+
+from perpkit.config import load
+from perpkit.deploy import DeploymentRecord, Deployer
+from perpkit.errors import ErrorDecoder
+from perpkit.keeper import Keeper, handles_from_record
+from tests.conftest import WAD, Exchange
+
+
+@pytest.fixture
+def suite(project, chain, accounts, tmp_path):
+    deployer = accounts[0]
+    record = DeploymentRecord.open(tmp_path, chain.chain_id)
+    Deployer(project, chain, deployer, load("markets.yaml"), record, "local", log=lambda _: None).run()
+    data = record.data
+    btc = data["markets"]["BTC-USD"]
+    router = project.PerpRouter.at(data["router"])
+    ex = Exchange(
+        chain,
+        router,
+        project.FundingRate.at(data["fundingRate"]),
+        project.PerpMarket.at(btc["address"]),
+        btc["id"],
+        project.MockERC20.at(data["tokens"]["USDC"]),
+        project.MockV3Aggregator.at(btc["feed"]),
+        project.ChainlinkOracle.at(btc["oracle"]),
+        deployer,
+        deployer,
+    )
+    return data, ex
+
+
+def _deposit(ex, account, usdc):
+    ex.token.approve(ex.router, usdc * 10**6, sender=account)
+    ex.router.deposit(ex.market_id, usdc * 10**6, sender=account)
+
+
+@pytest.fixture
+def shocked(suite, alice, bob, carol, keeper, accounts):
+    """alice and carol long 1 BTC at 9x, bob the market maker; then BTC falls 8 %."""
+    data, ex = suite
+    mm = accounts[7]
+    for account, usdc in ((alice, 6_700), (carol, 6_700), (bob, 200_000), (mm, 200_000), (keeper, 500_000)):
+        _deposit(ex, account, usdc)
+    ex.trade(bob, alice, -WAD, 60_000 * WAD)
+    ex.trade(mm, carol, -WAD, 60_000 * WAD)
+    ex.set_price(55_200)
+    return data, ex
+
+
+def _keeper(project, chain, data, sender, logs):
+    decoder = ErrorDecoder([e.model_dump() for e in ct.abi] for ct in project.contracts.values())
+    handles = handles_from_record(project, data)
+    funding = project.FundingRate.at(data["fundingRate"])
+    return Keeper(chain, funding, handles, sender, log=logs.append, decoder=decoder, retry_delay=0.01)
+
+
+def test_keeper__cranks_and_liquidates_after_a_shock(project, chain, shocked, alice, carol, keeper):
+    data, ex = shocked
+    logs = []
+    k = _keeper(project, chain, data, keeper, logs)
+    assert {h.name for h in k.markets} == {"BTC-USD", "ETH-USD"}
+    k.tick()
+
+    assert k.stats.cranks == 2  # both markets: never cranked before
+    assert k.stats.liquidations == 2
+    assert ex.market.positionOf(alice)[0] == 0 and ex.market.positionOf(carol)[0] == 0
+    assert ex.market.positionOf(keeper)[0] == 2 * WAD
+    assert len([line for line in logs if line.startswith("liquidate market=BTC-USD")]) == 2
+    assert len([line for line in logs if line.startswith("crank ")]) == 2
+
+    k.tick()  # nothing left to do, and the crank interval has not passed
+    assert (k.stats.cranks, k.stats.liquidations) == (2, 2)
+
+
+def test_keeper__stale_plan_is_checked_by_eth_call_and_never_sent(project, chain, shocked, alice, bob, carol, keeper):
+    data, ex = shocked
+    logs = []
+    k = _keeper(project, chain, data, keeper, logs)
+    btc = k.markets[0]
+    plan = k.scan(btc)
+    assert {liq.account for liq in plan} == {alice.address, carol.address}
+    ex.market.liquidate(alice, WAD, sender=bob)  # another keeper (bob) is first for alice
+    nonce = keeper.nonce
+    k.scan = lambda market: plan  # the keeper acts on its stale view
+    k._liquidate_unhealthy(btc)
+
+    assert keeper.nonce == nonce + 1  # only carol's liquidation was sent
+    assert any(line.startswith(f"skip liquidate BTC-USD {alice.address}") for line in logs)
+    assert k.stats.liquidations == 1 and k.stats.lost_races == 1
+
+
+def test_keeper__survives_an_rpc_hiccup(project, chain, shocked, keeper):
+    data, ex = shocked
+    logs = []
+    k = _keeper(project, chain, data, keeper, logs)
+    btc = k.markets[0]
+    real, failures = btc.market, []
+
+    class Flaky:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def healthOf(self, accounts):
+            if not failures:
+                failures.append(1)
+                raise ConnectionError("connection reset by peer")
+            return real.healthOf(accounts)
+
+    btc.market = Flaky()
+    k.tick()
+    assert k.stats.liquidations == 2
+    assert any(line.startswith("rpc-retry attempt=1") for line in logs)
+
+
+def test_keeper__restart_rederives_accounts_from_events(project, chain, shocked, alice, bob, carol, keeper, accounts):
+    data, _ = shocked
+    first = _keeper(project, chain, data, keeper, [])
+    found = {liq.account for liq in first.scan(first.markets[0])}
+    restarted = _keeper(project, chain, data, keeper, [])  # a new process: nothing in memory
+    assert {liq.account for liq in restarted.scan(restarted.markets[0])} == found == {alice.address, carol.address}
+    assert restarted.markets[0].tracker.accounts == {alice.address, bob.address, carol.address, keeper.address,
+                                                    accounts[7].address}
+
+
+def test_keeper__stale_oracle_skips_the_market_and_carries_on(project, chain, shocked, keeper):
+    data, ex = shocked
+    logs = []
+    k = _keeper(project, chain, data, keeper, logs)
+    chain.mine(1, deltatime=3601)  # the feeds were last updated more than a heartbeat ago
+    k.tick()
+    assert k.stats.skipped_stale == 2
+    assert k.stats.liquidations == 0
+    assert "skip market=BTC-USD reason=oracle-unavailable" in logs

@@ -1,0 +1,64 @@
+"""The keeper's decisions as plain functions: no chain."""
+
+import pytest
+
+from perpkit.keeper import Liquidation, crank_due, is_transient, plan_liquidations, random_walk, retry
+
+
+def test_crank_due__first_and_after_interval():
+    assert crank_due(0, 1_000, 3600)
+    assert not crank_due(1_000, 4_599, 3600)
+    assert crank_due(1_000, 4_600, 3600)
+
+
+def test_plan_liquidations__only_below_maintenance_worst_first():
+    plan = plan_liquidations(
+        ["a", "b", "c", "d", "e"],
+        sizes=[10, -5, 3, 0, 7],
+        values=[100, 49, 20, -1, 70],
+        maintenance=[100, 50, 60, 0, 70],
+    )
+    # a: at maintenance (not below); d: flat; e: equal. b short by 1, c by 40.
+    assert plan == [Liquidation("c", 3, 40), Liquidation("b", 5, 1)]
+
+
+def test_retry__transient_errors_back_off_then_succeed():
+    calls, sleeps, logs = [], [], []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError("connection reset by peer")
+        return "ok"
+
+    assert retry(flaky, base_delay=0.5, sleep=sleeps.append, log=logs.append) == "ok"
+    assert sleeps == [0.5, 1.0]
+    assert len(logs) == 2 and logs[0].startswith("rpc-retry attempt=1")
+
+
+def test_retry__gives_up_after_attempts():
+    def down():
+        raise TimeoutError("request timed out")
+
+    with pytest.raises(TimeoutError):
+        retry(down, attempts=3, sleep=lambda _: None)
+
+
+def test_retry__contract_errors_are_not_retried():
+    calls = []
+
+    def reverts():
+        calls.append(1)
+        raise ValueError("NotLiquidatable")
+
+    assert not is_transient(ValueError("NotLiquidatable"))
+    with pytest.raises(ValueError):
+        retry(reverts, sleep=lambda _: None)
+    assert calls == [1]
+
+
+def test_random_walk__is_reproducible_from_its_seed():
+    a, b = random_walk(60_000, seed=7), random_walk(60_000, seed=7)
+    first = [next(a) for _ in range(5)]
+    assert first == [next(b) for _ in range(5)]
+    assert first != [next(random_walk(60_000, seed=8)) for _ in range(5)]
