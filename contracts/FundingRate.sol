@@ -32,7 +32,8 @@ contract FundingRate is IFundingRate {
         uint40 lastAccrual;
         uint8 head; // next ring slot to write
         uint8 count; // samples recorded, up to SAMPLES
-        int128 premiumSum; // sum of the samples in the ring
+        int96 premiumSum; // sum of the samples in the ring (30 x 10 % of index: far inside int96)
+        uint40 lastCrank;
         uint128 lastBid; // slot 2
         uint128 lastAsk;
         uint64 lastQuoteBlock; // slot 3
@@ -40,7 +41,7 @@ contract FundingRate is IFundingRate {
         uint64 premiumClamp;
         uint64 rateCap;
         address market; // slot 4
-        uint40 lastCrank;
+        IPriceOracle oracle; // slot 5: the market's oracle, cached (see `syncOracle`)
         int128[SAMPLES] premiums;
     }
 
@@ -66,6 +67,7 @@ contract FundingRate is IFundingRate {
         if (s.market != address(0)) revert MarketAlreadyRegistered(marketId);
         if (market == address(0)) revert ZeroAddress();
         s.market = market;
+        s.oracle = IMarketOracle(market).oracle();
         s.lastAccrual = uint40(block.timestamp);
         _setParams(s, params);
         emit Events.MarketRegistered(marketId, market);
@@ -77,6 +79,12 @@ contract FundingRate is IFundingRate {
         State storage s = _registered(marketId);
         _setParams(s, params);
         emit Events.FundingParamsSet(marketId, params);
+    }
+
+    /// @inheritdoc IFundingRate
+    function syncOracle(uint256 marketId) external onlyRouter {
+        State storage s = _registered(marketId);
+        s.oracle = IMarketOracle(s.market).oracle();
     }
 
     /// @inheritdoc IFundingRate
@@ -102,10 +110,10 @@ contract FundingRate is IFundingRate {
         if (s.count < SAMPLES) {
             s.count += 1;
         } else {
-            s.premiumSum -= s.premiums[head];
+            s.premiumSum -= int96(s.premiums[head]);
         }
         s.premiums[head] = int128(sample);
-        s.premiumSum += int128(sample);
+        s.premiumSum += int96(sample);
         s.head = uint8((uint256(head) + 1) % SAMPLES);
         s.lastBid = uint128(bid1);
         s.lastAsk = uint128(ask1);
@@ -206,7 +214,7 @@ contract FundingRate is IFundingRate {
     }
 
     function _indexPrice(State storage s) private view returns (uint256) {
-        return IMarketOracle(s.market).oracle().price();
+        return s.oracle.price();
     }
 
     /// @dev Accrual since the last one at the fixed rate: rate x index x elapsed / 8 h, in 1e27.
@@ -234,12 +242,20 @@ contract FundingRate is IFundingRate {
         return count == 0 ? int256(0) : int256(s.premiumSum) / int256(count);
     }
 
+    /// @dev MA30 bounded to +-10 % of the *current* index: samples were clamped against the index
+    ///      of their time, so after a crash of more than 90 % an unbounded MA30 could exceed the
+    ///      index and wrap the mark below zero. Bounded, the mark stays within [0.9, 1.1] x index.
+    function _boundedMa30(State storage s, uint256 indexPrice) private view returns (int256) {
+        int256 bound = int256(indexPrice) * MAX_SAMPLE_PREMIUM / 1e18;
+        return _ma30(s).clamp(-bound, bound);
+    }
+
     function _mark(State storage s, uint256 indexPrice) private view returns (uint256) {
-        return uint256(int256(indexPrice) + _ma30(s));
+        return uint256(int256(indexPrice) + _boundedMa30(s, indexPrice));
     }
 
     function _premiumIndex(State storage s, uint256 indexPrice) private view returns (int256) {
-        return _ma30(s) * 1e18 / int256(indexPrice);
+        return _boundedMa30(s, indexPrice) * 1e18 / int256(indexPrice);
     }
 
     function _fundingRate(State storage s, uint256 indexPrice) private view returns (int256) {

@@ -88,6 +88,7 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         (bool ok,) = oracle.tryPrice();
         if (!ok) revert OracleUnavailable(address(oracle));
         _market(marketId).setOracle(oracle);
+        fundingRate.syncOracle(marketId);
     }
 
     function setMatcher(address matcher_) external onlyOwner {
@@ -247,10 +248,13 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
 
     /// @dev The trader itself (EOA through ECDSA, which rejects malleable `s`, or an ERC-1271
     ///      wallet), or an operator the trader approved.
+    ///      The ECDSA recovery comes first: an EOA's own signature then costs no EXTCODESIZE.
     function _isValidSigner(address trader, bytes32 digest, bytes calldata signature) private view returns (bool) {
-        if (SignatureChecker.isValidSignatureNow(trader, digest, signature)) return true;
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        return err == ECDSA.RecoverError.NoError && isOperator[trader][signer];
+        bool recovered = err == ECDSA.RecoverError.NoError;
+        if (recovered && signer == trader) return true;
+        if (trader.code.length > 0 && SignatureChecker.isValidERC1271SignatureNow(trader, digest, signature)) return true;
+        return recovered && isOperator[trader][signer];
     }
 
     /// @dev `trades[from:to]`; the whole array when the batch is a single market (the common case).

@@ -131,6 +131,11 @@ class Stats:
     skipped_stale: int = 0
     rpc_errors: int = 0
     gas_used: int = 0
+    gas_by_kind: dict = field(default_factory=dict)  # "crank" / "liquidate" / "price" -> [gas, ...]
+
+    def record(self, kind: str, gas: int) -> None:
+        self.gas_used += gas
+        self.gas_by_kind.setdefault(kind, []).append(gas)
 
 
 class Keeper:
@@ -181,7 +186,7 @@ class Keeper:
         receipt = self._retry(lambda: self.funding.crank(m.market_id, sender=self.sender))
         [event] = receipt.events.filter(self.funding.FundingCranked)
         self.stats.cranks += 1
-        self.stats.gas_used += receipt.gas_used
+        self.stats.record("crank", receipt.gas_used)
         self.log(
             f"crank market={m.name} rate={event.rate / WAD:.6%}/8h index={event.index / WAD:.2f} "
             f"mark={event.markPrice / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"
@@ -215,7 +220,7 @@ class Keeper:
                 self.log(f"lost-race market={m.name} account={liq.account} reason={self._describe(err)}")
                 continue
             self.stats.liquidations += 1
-            self.stats.gas_used += receipt.gas_used
+            self.stats.record("liquidate", receipt.gas_used)
             self.log(
                 f"liquidate market={m.name} account={liq.account} amount={liq.amount / WAD} "
                 f"shortfall={liq.shortfall / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"

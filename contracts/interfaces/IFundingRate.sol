@@ -13,6 +13,9 @@ interface IFundingRate {
     /// @notice Sets a market's funding parameters (router only; bounds checked by the router).
     function setParams(uint256 marketId, FundingParams calldata params) external;
 
+    /// @notice Re-reads the market's oracle after the router pointed the market at a new one.
+    function syncOracle(uint256 marketId) external;
+
     /// @notice Sets the sampler, the only account allowed to record quotes (router only).
     function setSampler(address sampler) external;
 
