@@ -8,11 +8,13 @@ APE := .venv/bin/ape
 setup:
 	@bash tools/setup.sh
 
-# ape-solidity recompiles a changed file but not the files that import it (the factory would
-# keep an old PerpMarket inside): rebuild everything whenever any source is newer than the build.
+# ape-solidity recompiles a changed file but not the contracts that embed it (the factory keeps
+# an old PerpMarket, the router an old FundingRate): rebuild everything whenever the sources'
+# hash differs from the one of the last full build.
+SOURCES_HASH = $(shell find contracts -name '*.sol' | sort | xargs cat | sha256sum | cut -c1-16)
 compile: setup
-	@if [ ! -f .build/__local__.json ] || [ -n "$$(find contracts -name '*.sol' -newer .build/__local__.json)" ]; then \
-		$(APE) compile --force; fi
+	@if [ "$$(cat .build/.sources-hash 2>/dev/null)" != "$(SOURCES_HASH)" ]; then \
+		$(APE) compile --force && echo "$(SOURCES_HASH)" > .build/.sources-hash; fi
 
 test: compile
 	$(APE) test

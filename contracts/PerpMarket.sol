@@ -125,7 +125,7 @@ contract PerpMarket is IPerpMarket {
         }
 
         uint256 wad = amount * collateralScale;
-        if (wad > a.capital && a.pnl > 0) _realizeProfit(account, a);
+        if (wad > a.capital && a.pnl > 0) _realizeProfit(account, a, wad - a.capital);
         if (wad > a.capital) revert InsufficientCapital(account, wad, a.capital);
         a.capital -= uint128(wad);
         capitalTotal -= uint128(wad);
@@ -198,8 +198,7 @@ contract PerpMarket is IPerpMarket {
 
         uint256 reward;
         if (fee > 0) {
-            _setPnl(a, a.pnl - int256(fee));
-            _settleLoss(a);
+            fee = _collectFee(a, fee);
             reward = fee.mulWadDown(p.liquidatorShare);
             Account storage l = _accounts[msg.sender];
             l.capital = (l.capital + reward).toUint128();
@@ -365,10 +364,10 @@ contract PerpMarket is IPerpMarket {
             revert PositionBelowMinimum(account, newSize, minPositionSize);
         }
         int256 realized = _updatePosition(a, oldSize, delta, price);
-        uint256 fee = feeRate == 0 ? 0 : delta.abs().mulWadUp(price).mulWadUp(feeRate);
-        if (realized != 0 || fee != 0) _setPnl(a, a.pnl + realized - int256(fee));
-        if (fee != 0) _insurance = (_insurance + fee).toUint128();
+        if (realized != 0) _setPnl(a, a.pnl + realized);
         _settleLoss(a);
+        uint256 fee = feeRate == 0 ? 0 : delta.abs().mulWadUp(price).mulWadUp(feeRate);
+        if (fee != 0) _insurance = (_insurance + _collectFee(a, fee)).toUint128();
         _updateOpenInterest(oldSize, newSize);
         emit Events.PositionChanged(account, newSize, a.openNotional, price, realized, fee);
     }
@@ -411,7 +410,8 @@ contract PerpMarket is IPerpMarket {
 
     function _checkBand(uint256 price, uint256 index, uint256 band) private pure {
         uint256 diff = price > index ? price - index : index - price;
-        if (diff * WAD > index * band) revert FillPriceOutsideBand(price, index, band);
+        // diff is an integer: diff > floor(index x band) <=> diff x WAD > index x band, and no overflow.
+        if (diff > index.mulWadDown(band)) revert FillPriceOutsideBand(price, index, band);
     }
 
     // ================================================================== internals: accounting
@@ -442,16 +442,38 @@ contract PerpMarket is IPerpMarket {
         capitalTotal -= uint128(take);
     }
 
-    /// @dev Turns positive PnL into capital at the haircut. Order-independent: a claimant at `h`
-    ///      leaves `h` unchanged for the others (up to rounding in the market's favour).
-    function _realizeProfit(address account, Account storage a) private {
-        uint256 pnl = uint256(int256(a.pnl));
+    /// @dev Turns just enough positive PnL into capital at the haircut to cover `needed`: the PnL
+    ///      given up is rounded up, the rest stays junior PnL (it may be worth more once losers
+    ///      realise). Order-independent: a claimant at `h` leaves `h` unchanged for the others.
+    function _realizeProfit(address account, Account storage a, uint256 needed) private {
         uint256 h = _haircut();
-        uint256 credit = pnl.mulWadDown(h);
-        _setPnl(a, 0);
+        if (h == 0) return;
+        uint256 pnl = uint256(int256(a.pnl));
+        uint256 burned = needed.mulDivUp(WAD, h);
+        uint256 credit = needed;
+        if (burned >= pnl) (burned, credit) = (pnl, pnl.mulWadDown(h));
+        _setPnl(a, int256(pnl - burned));
         a.capital = (a.capital + credit).toUint128();
         capitalTotal = (capitalTotal + credit).toUint128();
-        emit Events.ProfitRealized(account, pnl, credit, h);
+        emit Events.ProfitRealized(account, burned, credit, h);
+    }
+
+    /// @dev Collects `fee`: from capital first (senior value to the senior insurance fund), then
+    ///      from positive PnL, which is junior and so counts only at the haircut; what neither
+    ///      covers becomes debt. Returns the backed amount the fund (and a liquidator) may credit,
+    ///      so a fee never makes senior claims exceed the vault.
+    function _collectFee(Account storage a, uint256 fee) private returns (uint256 collected) {
+        uint256 h = _haircut();
+        collected = fee.min(a.capital);
+        if (collected != 0) {
+            a.capital -= uint128(collected);
+            capitalTotal -= uint128(collected);
+        }
+        uint256 rest = fee - collected;
+        if (rest == 0) return collected;
+        int256 pnl = a.pnl;
+        if (pnl > 0) collected += rest.min(uint256(pnl)).mulWadDown(h);
+        _setPnl(a, pnl - int256(rest));
     }
 
     /// @dev Negative PnL left on a closed account: the insurance fund pays what it can; the rest is

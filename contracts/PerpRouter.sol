@@ -16,6 +16,7 @@ import {FundingRate} from "./FundingRate.sol";
 import {PerpMarketFactory} from "./PerpMarketFactory.sol";
 import {MarketParams, FundingParams, Order, Fill, Trade} from "./libraries/Types.sol";
 import {ParamsLib} from "./libraries/ParamsLib.sol";
+import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {Events} from "./libraries/Events.sol";
 import "./libraries/Errors.sol";
 
@@ -186,7 +187,7 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
             revert NotAuthorized(msg.sender, order.trader);
         }
         bytes32 orderHash = hashOrder(order);
-        if (filled[orderHash] == CANCELLED) revert OrderCancelled(orderHash);
+        if (filled[orderHash] == CANCELLED) revert OrderIsCancelled(orderHash);
         filled[orderHash] = CANCELLED;
         emit Events.OrderCancelled(order.trader, orderHash);
     }
@@ -239,8 +240,8 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         orderHash = hashOrder(o);
         if (block.timestamp > o.expiry) revert OrderExpired(orderHash, o.expiry, block.timestamp);
         uint256 done = filled[orderHash];
-        if (done == CANCELLED || o.nonce < minNonce[o.trader]) revert OrderCancelled(orderHash);
-        uint256 size = o.size > 0 ? uint256(o.size) : uint256(-o.size);
+        if (done == CANCELLED || o.nonce < minNonce[o.trader]) revert OrderIsCancelled(orderHash);
+        uint256 size = FixedPointMath.abs(o.size);
         if (amount == 0 || amount > size - done) revert FillExceedsOrder(orderHash, amount, size - done);
         if (!_isValidSigner(o.trader, orderHash, signature)) revert InvalidSignature(o.trader, orderHash);
         filled[orderHash] = done + amount;

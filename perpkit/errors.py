@@ -98,5 +98,8 @@ def revert_data(exc: BaseException) -> bytes | None:
                 body = payload.encode("latin-1", errors="replace")
             return bytes.fromhex(match.group(1)[2:]) + body
         if match := _HEX_DATA.fullmatch(cand.strip()):
-            return bytes.fromhex(match.group(1)[2:])
+            body = match.group(1)[2:]
+            # Revert data is a selector plus whole ABI words: an address or a hash is not.
+            if len(body) % 2 == 0 and (len(body) // 2 - 4) % 32 == 0:
+                return bytes.fromhex(body)
     return None

@@ -37,6 +37,18 @@ def funding_params(**overrides):
     return tuple(f[k] for k in DEFAULT_FUNDING)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_build(project):
+    """ape-solidity rebuilds a changed contract but not the ones embedding its creation code: a
+    stale factory or router would deploy old code. Refuse to test a build like that."""
+    embedded = {"PerpMarketFactory": "PerpMarket", "PerpRouter": "FundingRate"}
+    for outer, inner in embedded.items():
+        outer_code = getattr(project, outer).contract_type.deployment_bytecode.bytecode
+        inner_code = getattr(project, inner).contract_type.deployment_bytecode.bytecode
+        if inner_code[2:] not in outer_code:
+            pytest.exit(f"stale build: {outer} embeds an old {inner}; run `make compile` (ape compile --force)", 2)
+
+
 @pytest.fixture(scope="session")
 def owner(accounts):
     return accounts[0]

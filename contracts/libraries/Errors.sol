@@ -85,7 +85,7 @@ error PricesDoNotCross(uint256 makerLimitPrice, uint256 takerLimitPrice);
 /// @notice The order expired at `expiry`.
 error OrderExpired(bytes32 orderHash, uint256 expiry, uint256 blockTimestamp);
 /// @notice The order was cancelled, one by one or by nonce.
-error OrderCancelled(bytes32 orderHash);
+error OrderIsCancelled(bytes32 orderHash);
 /// @notice The fill amount is zero or larger than what remains of the order.
 error FillExceedsOrder(bytes32 orderHash, uint256 amount, uint256 remaining);
 /// @notice The signature is neither the trader's (EOA or ERC-1271) nor an approved operator's.

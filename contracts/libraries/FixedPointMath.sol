@@ -45,8 +45,9 @@ library FixedPointMath {
         if (p % d != 0 && p > 0) q += 1;
     }
 
+    /// @notice |x|, defined for type(int256).min too.
     function abs(int256 x) internal pure returns (uint256) {
-        return x >= 0 ? uint256(x) : uint256(-x);
+        return x >= 0 ? uint256(x) : uint256(-(x + 1)) + 1;
     }
 
     function min(uint256 a, uint256 b) internal pure returns (uint256) {

@@ -102,14 +102,14 @@ def test_withdraw__realizes_profit_when_capital_is_short(ex, alice, bob):
     ex.trade(bob, alice, -WAD, 60_000 * WAD)  # alice long 1 (taker 30), bob short (maker 12)
     ex.set_price(61_000)
     ex.trade(alice, bob, -WAD, 61_000 * WAD)  # alice sells at 61k as maker (fee 12.2); bob buys as taker (30.5)
-    assert ex.market.pnlOf(alice) == usd(1_000 - 12.2)  # the fee comes out of the profit
-    assert ex.market.capitalOf(alice) == usd(10_000 - 30)
-    assert ex.market.capitalOf(bob) == usd(10_000 - 12 - 1_000 - 30.5)
+    assert ex.market.pnlOf(alice) == usd(1_000)
+    assert ex.market.capitalOf(alice) == usd("9957.8")  # fees come out of capital: 30 + 12.2
+    assert ex.market.capitalOf(bob) == usd("8957.5")  # 12 + 30.5 of fees and the 1,000 loss
     assert ex.market.haircut() == WAD
 
     receipt = ex.router.withdraw(ex.market_id, 10_957_800_000, sender=alice)  # everything
     [event] = receipt.events.filter(ex.market.ProfitRealized)
-    assert (event.pnl, event.credited, event.haircut) == (usd(987.8), usd(987.8), WAD)
+    assert (event.pnl, event.credited, event.haircut) == (usd(1_000), usd(1_000), WAD)
     assert ex.market.capitalOf(alice) == 0
     assert ex.market.pnlOf(alice) == 0
     assert ex.token.balanceOf(alice) == 10_957_800_000

@@ -38,9 +38,9 @@ def test_fill__reduce_and_flip_realise_pnl(funded, alice, bob):
     ex.trade(alice, bob, -3 * WAD, 61_000 * WAD)  # alice sells 3: closes 2 (+2,000), opens 1 short
     assert ex.market.positionOf(alice)[:2] == (-WAD, -usd(61_000))
     assert ex.market.positionOf(bob)[:2] == (WAD, usd(61_000))
-    fee_alice = usd(24) + usd("36.6")  # 2 bp of 120k, then of 183k
-    assert ex.market.pnlOf(alice) == usd(2_000) - usd("36.6")
-    assert ex.market.capitalOf(alice) == usd(100_000) - usd(24)
+    fee_alice = usd(24) + usd("36.6")  # 2 bp of 120k, then of 183k: both out of capital
+    assert ex.market.pnlOf(alice) == usd(2_000)
+    assert ex.market.capitalOf(alice) == usd(100_000) - fee_alice
     # bob lost 2,000 and paid 60 + 91.5 in taker fees: all settled from capital.
     assert ex.market.pnlOf(bob) == 0
     assert ex.market.capitalOf(bob) == usd(100_000 - 60 - 2_000) - usd("91.5")

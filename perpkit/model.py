@@ -1,0 +1,744 @@
+"""Pure-Python reference model of `PerpMarket` and `FundingRate`, exact to the wei.
+
+The same formulas as the contracts, with the SAME rounding, in plain Python ints (no floats, no
+chain). Where a contract would revert, the model raises an exception named like the contract's
+custom error, with the same arguments in the same order, and leaves its state untouched (every
+state-changing method is atomic, like a transaction).
+
+Rounding vocabulary, as in `FixedPointMath.sol`:
+
+- unsigned: ``*_down`` floors, ``*_up`` ceils;
+- signed: ``*_floor`` goes toward -inf, ``*_ceil`` toward +inf;
+- Solidity's own ``/`` on signed ints truncates toward zero (`tdiv`), unlike Python's ``//``.
+
+Time and prices are explicit arguments: ``index`` is the oracle price (WAD) the contract would
+read, ``now`` the block timestamp. Views take the head block's timestamp, which is what an
+``eth_call`` sees on Anvil.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import astuple, dataclass, field
+
+WAD = 10**18
+INDEX_SCALE = 10**27  # funding index precision: rate (WAD) x price (WAD) / 1e9
+FUNDING_PERIOD = 8 * 3600
+SAMPLES = 30
+MAX_SAMPLE_PREMIUM = WAD // 10  # a premium sample is clamped to +-10 % of the index
+UINT128_MAX = 2**128 - 1
+INT128_MAX = 2**127 - 1
+INT128_MIN = -(2**127)
+
+
+# ================================================================== errors
+
+
+class ModelRevert(Exception):
+    """The contract would revert with the custom error of the same class name and ``args``."""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"{self.name}{self.args!r}"
+
+
+def _error(name: str, doc: str) -> type[ModelRevert]:
+    return type(name, (ModelRevert,), {"__doc__": doc})
+
+
+ValueOverflow = _error("ValueOverflow", "(value): does not fit the packed storage type.")
+ZeroAmount = _error("ZeroAmount", "(): a zero deposit or withdrawal.")
+MarketPaused = _error("MarketPaused", "(marketId): risk-increasing actions are paused.")
+FillPriceOutsideBand = _error("FillPriceOutsideBand", "(price, index, priceBand).")
+ReduceOnlyViolated = _error("ReduceOnlyViolated", "(account, size, delta).")
+PositionBelowMinimum = _error("PositionBelowMinimum", "(account, size, minPositionSize).")
+OpenInterestCapExceeded = _error("OpenInterestCapExceeded", "(long, openInterest, cap).")
+InsufficientMargin = _error("InsufficientMargin", "(account, accountValue, required).")
+InsufficientCapital = _error("InsufficientCapital", "(account, amount, available).")
+NotLiquidatable = _error("NotLiquidatable", "(account, accountValue, maintenance).")
+SelfLiquidation = _error("SelfLiquidation", "(account).")
+InvalidLiquidationAmount = _error("InvalidLiquidationAmount", "(amount, size).")
+InvalidQuote = _error("InvalidQuote", "(bid, ask): zero bid, crossed book or ask > uint128.")
+QuoteUnchanged = _error("QuoteUnchanged", "(bid, ask): same quote as the last one.")
+QuoteAlreadyRecorded = _error("QuoteAlreadyRecorded", "(marketId, blockNumber).")
+
+
+def _atomic(method):
+    """Run a state-changing method like a transaction: on a ModelRevert, restore the state."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = copy.deepcopy(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except ModelRevert:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+# ================================================================== fixed point (FixedPointMath)
+
+
+def tdiv(a: int, b: int) -> int:
+    """Solidity signed ``a / b``: truncates toward zero (Python's ``//`` floors)."""
+    q = abs(a) // abs(b)
+    return q if (a < 0) == (b < 0) else -q
+
+
+def tmod(a: int, b: int) -> int:
+    """Solidity signed ``a % b``: takes the sign of ``a``."""
+    return a - b * tdiv(a, b)
+
+
+def mul_wad_down(x: int, y: int) -> int:
+    """``x * y / 1e18`` rounded down (unsigned)."""
+    return x * y // WAD
+
+
+def mul_wad_up(x: int, y: int) -> int:
+    """``x * y / 1e18`` rounded up (unsigned)."""
+    return mul_div_up(x, y, WAD)
+
+
+def div_wad_down(x: int, y: int) -> int:
+    """``x * 1e18 / y`` rounded down (unsigned)."""
+    return x * WAD // y
+
+
+def mul_div_down(x: int, y: int, d: int) -> int:
+    """``x * y / d`` rounded down (unsigned)."""
+    return x * y // d
+
+
+def mul_div_up(x: int, y: int, d: int) -> int:
+    """``x * y / d`` rounded up (unsigned), written as the contract does: ``(p - 1) / d + 1``."""
+    p = x * y
+    return 0 if p == 0 else (p - 1) // d + 1
+
+
+def mul_div_floor(x: int, y: int, d: int) -> int:
+    """``x * y / d`` toward -inf for signed x, y (d > 0): truncate, then step down if negative."""
+    p = x * y
+    q = tdiv(p, d)
+    if tmod(p, d) != 0 and p < 0:
+        q -= 1
+    return q
+
+
+def mul_div_ceil(x: int, y: int, d: int) -> int:
+    """``x * y / d`` toward +inf for signed x, y (d > 0): truncate, then step up if positive."""
+    p = x * y
+    q = tdiv(p, d)
+    if tmod(p, d) != 0 and p > 0:
+        q += 1
+    return q
+
+
+def clamp(x: int, lo: int, hi: int) -> int:
+    """``x`` bounded to [lo, hi] (lo checked first, as in the contract)."""
+    return lo if x < lo else (hi if x > hi else x)
+
+
+def to_int128(x: int) -> int:
+    """The contract's checked cast: ValueOverflow(x) outside int128."""
+    if x > INT128_MAX or x < INT128_MIN:
+        raise ValueOverflow(x)
+    return x
+
+
+def to_uint128(x: int) -> int:
+    """The contract's checked cast: ValueOverflow(x) above uint128."""
+    if x > UINT128_MAX:
+        raise ValueOverflow(x)
+    return x
+
+
+# ================================================================== funding formulas (FundingRate)
+
+
+@dataclass(frozen=True)
+class FundingParams:
+    """WAD per 8 h: interest I, clamp bound of (I - P), cap of the rate."""
+
+    interest_rate: int = 10**14
+    premium_clamp: int = 5 * 10**14
+    rate_cap: int = 10**16
+
+    @classmethod
+    def from_tuple(cls, t) -> FundingParams:
+        return cls(*(int(v) for v in t))
+
+
+def premium_sample(bid: int, ask: int, index: int) -> int:
+    """``floor((bid + ask) / 2) - index``, clamped to +-10 % of the index (bound truncated)."""
+    bound = tdiv(index * MAX_SAMPLE_PREMIUM, WAD)
+    return clamp((bid + ask) // 2 - index, -bound, bound)
+
+
+def ma30(premium_sum: int, count: int) -> int:
+    """Mean of the recorded samples, truncated toward zero (0 with none)."""
+    return 0 if count == 0 else tdiv(premium_sum, count)
+
+
+def bounded_ma30(ma: int, index: int) -> int:
+    """MA30 clamped to +-10 % of the *current* index (bound truncated): the samples were clamped
+    against the index of their time, so after a > 90 % crash an unbounded MA30 would exceed the
+    index and the contract's uint256 mark would wrap."""
+    bound = tdiv(index * MAX_SAMPLE_PREMIUM, WAD)
+    return clamp(ma, -bound, bound)
+
+
+def mark_price(index: int, ma: int) -> int:
+    """``MP = IP + MA30`` with MA30 bounded, so within [0.9, 1.1] x index."""
+    return index + bounded_ma30(ma, index)
+
+
+def premium_index(ma: int, index: int) -> int:
+    """``P = MA30 / IP`` in WAD (MA30 bounded), truncated toward zero."""
+    return tdiv(bounded_ma30(ma, index) * WAD, index)
+
+
+def funding_rate(premium: int, params: FundingParams) -> int:
+    """``F = clamp(P + clamp(I - P, -c, c), -cap, cap)`` per 8 h (exact: no division)."""
+    inner = clamp(params.interest_rate - premium, -params.premium_clamp, params.premium_clamp)
+    return clamp(premium + inner, -params.rate_cap, params.rate_cap)
+
+
+def pending_accrual(rate: int, index: int, elapsed: int) -> int:
+    """``rate * index * elapsed / (8 h * 1e9)`` in 1e27 units, truncated toward zero: longs and
+    shorts settle against the same index, so the truncation favours no side."""
+    if elapsed == 0 or rate == 0:
+        return 0
+    return tdiv(rate * index * elapsed, FUNDING_PERIOD * 10**9)
+
+
+@dataclass
+class FundingState:
+    """One market's slot in FundingRate: the premium ring buffer and the cumulative index."""
+
+    params: FundingParams = field(default_factory=FundingParams)
+    last_accrual: int = 0  # the registration timestamp, read from chain (`premiumState`)
+    market_id: int = 0
+    cumulative_index: int = 0
+    rate: int = 0  # fixed at the last crank
+    head: int = 0
+    count: int = 0
+    premium_sum: int = 0
+    premiums: list[int] = field(default_factory=lambda: [0] * SAMPLES)
+    last_bid: int = 0
+    last_ask: int = 0
+    last_quote_block: int = 0
+    last_crank: int = 0  # 0 before the first crank
+
+    @_atomic
+    def record_quote(self, bid: int, ask: int, index: int, block_number: int) -> int:
+        """Push one clamped premium sample into the 30-slot ring; returns the sample."""
+        if bid == 0 or bid > ask or ask > UINT128_MAX:
+            raise InvalidQuote(bid, ask)
+        if bid == self.last_bid and ask == self.last_ask:
+            raise QuoteUnchanged(bid, ask)
+        if self.last_quote_block == block_number:
+            raise QuoteAlreadyRecorded(self.market_id, block_number)
+        sample = premium_sample(bid, ask, index)
+        if self.count < SAMPLES:
+            self.count += 1
+        else:
+            self.premium_sum -= self.premiums[self.head]
+        self.premiums[self.head] = sample
+        self.premium_sum += sample
+        self.head = (self.head + 1) % SAMPLES
+        self.last_bid, self.last_ask, self.last_quote_block = bid, ask, block_number
+        return sample
+
+    def ma30(self) -> int:
+        """MA30 of the ring, truncated toward zero."""
+        return ma30(self.premium_sum, self.count)
+
+    def mark_price(self, index: int) -> int:
+        """``index + MA30`` (bounded to +-10 % of this index)."""
+        return mark_price(index, self.ma30())
+
+    def premium_index(self, index: int) -> int:
+        """``MA30 / index`` in WAD (MA30 bounded), truncated toward zero."""
+        return premium_index(self.ma30(), index)
+
+    def current_funding_rate(self, index: int) -> int:
+        """The rate a crank now would fix (not the one in force)."""
+        return funding_rate(self.premium_index(index), self.params)
+
+    def pending(self, index: int, now: int) -> int:
+        """Accrual since the last one at the fixed rate (truncated toward zero)."""
+        return pending_accrual(self.rate, index, now - self.last_accrual)
+
+    def funding_index(self, index: int, now: int) -> int:
+        """The view: cumulative index including the pending accrual."""
+        return self.cumulative_index + self.pending(index, now)
+
+    def accrue(self, index: int, now: int) -> tuple[int, int]:
+        """Fold the pending accrual into the index; returns (cumulative, mark) like `accrue`."""
+        if self.last_accrual != now:
+            self.cumulative_index += self.pending(index, now)
+            self.last_accrual = now
+        return self.cumulative_index, self.mark_price(index)
+
+    def crank(self, index: int, now: int) -> int:
+        """Accrue at the old rate, then fix the new one (never retroactive); returns it."""
+        self.accrue(index, now)
+        self.rate = self.current_funding_rate(index)
+        self.last_crank = now
+        return self.rate
+
+
+# ================================================================== market (PerpMarket)
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    """Risk parameters, WAD ratios; field order is the contract's struct order."""
+
+    initial_margin_ratio: int = WAD // 10
+    maintenance_margin_ratio: int = WAD // 20
+    liquidation_fee: int = WAD // 100
+    liquidator_share: int = WAD // 2
+    maker_fee: int = 2 * 10**14
+    taker_fee: int = 5 * 10**14
+    price_band: int = 5 * WAD // 100
+    max_open_interest: int = 1_000 * WAD
+    min_position_size: int = WAD // 1000
+
+    @classmethod
+    def from_tuple(cls, t) -> MarketParams:
+        return cls(*(int(v) for v in t))
+
+
+@dataclass
+class Account:
+    """Mirror of the contract's `Account` struct (same field order as `accountOf`)."""
+
+    capital: int = 0
+    pnl: int = 0
+    size: int = 0
+    open_notional: int = 0
+    funding_snapshot: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return astuple(self)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One validated fill: the maker's signed delta at the maker's price; the taker gets -delta."""
+
+    maker: str
+    taker: str
+    maker_delta: int
+    price: int
+    maker_reduce_only: bool = False
+    taker_reduce_only: bool = False
+
+
+@dataclass(frozen=True)
+class Liquidation:
+    """What `liquidate` did: the fee charged and the liquidator's reward out of it."""
+
+    fee: int
+    reward: int
+    mark: int
+
+
+def liquidation_fee(amount: int, size: int, value: int, mark: int, fee_rate: int) -> int:
+    """``amount x mark x rate`` (both rounded up, against the liquidated account), capped at the
+    liquidated share of its value ``value x amount / |size|`` (rounded down) so a partial
+    liquidation never lowers the account's margin ratio; 0 when the value is not positive."""
+    fee = mul_wad_up(mul_wad_up(amount, mark), fee_rate)
+    cap = mul_div_down(value, amount, abs(size)) if value > 0 else 0
+    return min(fee, cap)
+
+
+def effective_pnl(pnl: int, h: int) -> int:
+    """Positive PnL counts at the haircut, rounded down; losses count in full."""
+    return mul_wad_down(pnl, h) if pnl > 0 else pnl
+
+
+def notional(size: int, mark: int) -> int:
+    """``|size| x mark`` rounded up (margin is computed on the larger notional)."""
+    return mul_wad_up(abs(size), mark)
+
+
+def unrealized(acct: Account, mark: int) -> int:
+    """``size x mark`` floored (toward -inf) minus the open notional."""
+    return mul_div_floor(acct.size, mark, WAD) - acct.open_notional
+
+
+def haircut(vault: int, capital_total: int, insurance: int, pnl_pos_total: int) -> int:
+    """``h = min(residual, pnlPosTotal) / pnlPosTotal``, rounded down (against the winners); WAD
+    with no positive PnL. ``residual = vault - capitalTotal - insurance``, floored at 0."""
+    if pnl_pos_total == 0:
+        return WAD
+    senior = capital_total + insurance
+    residual = vault - senior if vault > senior else 0
+    return WAD if residual >= pnl_pos_total else div_wad_down(residual, pnl_pos_total)
+
+
+def increases_risk(old: int, new: int) -> bool:
+    """|size| grows, or the sign flips; a close to zero is no flip."""
+    return abs(new) > abs(old) or (new != 0 and (old ^ new) < 0)
+
+
+@dataclass
+class MarketState:
+    """One PerpMarket with its FundingRate slot. Accounts are keyed by address string."""
+
+    params: MarketParams = field(default_factory=MarketParams)
+    funding: FundingState = field(default_factory=FundingState)
+    collateral_scale: int = 10**12  # 10 ** (18 - decimals)
+    market_id: int = 0
+    paused: bool = False
+    vault: int = 0
+    capital_total: int = 0
+    insurance: int = 0
+    pnl_pos_total: int = 0
+    longs: int = 0
+    shorts: int = 0
+    accounts: dict[str, Account] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ entry points
+
+    @_atomic
+    def deposit(self, account: str, amount: int) -> int:
+        """Credit ``amount`` tokens (exactly ``amount x scale`` WAD) and pay any debt; returns wad."""
+        if amount == 0:
+            raise ZeroAmount()
+        wad = amount * self.collateral_scale
+        a = self._acct(account)
+        a.capital = to_uint128(a.capital + wad)
+        self.capital_total = to_uint128(self.capital_total + wad)
+        self.vault = to_uint128(self.vault + wad)
+        self._settle_loss(a)
+        return wad
+
+    @_atomic
+    def withdraw(self, account: str, amount: int, index: int, now: int) -> int:
+        """Pay out ``amount`` tokens of capital, realising PnL at the haircut only when capital
+        alone is short; an open position must keep initial margin. Returns the wad debited."""
+        if amount == 0:
+            raise ZeroAmount()
+        a = self._acct(account)
+        is_open = a.size != 0
+        if is_open and self.paused:
+            raise MarketPaused(self.market_id)
+        mark = 0
+        if is_open:
+            cumulative, mark = self.funding.accrue(index, now)
+            self._settle_funding(a, cumulative)
+            self._settle_loss(a)
+        wad = amount * self.collateral_scale
+        if wad > a.capital and a.pnl > 0:
+            self._realize_profit(a, wad - a.capital)
+        if wad > a.capital:
+            raise InsufficientCapital(account, wad, a.capital)
+        a.capital -= wad
+        self.capital_total -= wad
+        self.vault -= wad
+        if is_open:
+            self._require_margin(account, a, mark, True)
+        return wad
+
+    @_atomic
+    def execute_trades(self, trades: list[Trade], index: int, now: int) -> None:
+        """Apply fills in order: band, maker side, taker side, OI cap, then both margin checks."""
+        cumulative, mark = self.funding.accrue(index, now)
+        p = self.params
+        for t in trades:
+            self._check_band(t.price, index, p.price_band)
+            longs_before, shorts_before = self.longs, self.shorts
+            maker_up = self._apply_trade(
+                t.maker, t.maker_delta, t.price, p.maker_fee, t.maker_reduce_only, cumulative
+            )
+            taker_up = self._apply_trade(
+                t.taker, -t.maker_delta, t.price, p.taker_fee, t.taker_reduce_only, cumulative
+            )
+            self._check_open_interest(longs_before, shorts_before, p.max_open_interest)
+            self._require_margin(t.maker, self._acct(t.maker), mark, maker_up)
+            self._require_margin(t.taker, self._acct(t.taker), mark, taker_up)
+
+    def trade(self, maker: str, taker: str, maker_delta: int, price: int, index: int, now: int, **kw) -> None:
+        """One fill: `execute_trades` with a single Trade."""
+        self.execute_trades([Trade(maker, taker, maker_delta, price, **kw)], index, now)
+
+    @_atomic
+    def liquidate(self, liquidator: str, account: str, amount: int, index: int, now: int) -> Liquidation:
+        """The liquidator takes ``amount`` of the position at mark; fee split; bad debt absorbed."""
+        if account == liquidator:
+            raise SelfLiquidation(account)
+        a = self._acct(account)
+        size = a.size
+        if amount == 0 or amount > abs(size):
+            raise InvalidLiquidationAmount(amount, size)
+        cumulative, mark = self.funding.accrue(index, now)
+        self._settle_funding(a, cumulative)
+        self._settle_loss(a)
+        value = self._value(a, mark, self.haircut())
+        maintenance = mul_wad_up(notional(size, mark), self.params.maintenance_margin_ratio)
+        if value >= maintenance:
+            raise NotLiquidatable(account, value, maintenance)
+
+        p = self.params
+        fee = liquidation_fee(amount, size, value, mark, p.liquidation_fee)
+        delta = -amount if size > 0 else amount
+        self._apply_trade(account, delta, mark, 0, False, cumulative)
+        liquidator_up = self._apply_trade_unpaused(liquidator, -delta, mark, cumulative)
+        reward = 0
+        if fee > 0:
+            fee, reward = self._charge_liquidation_fee(a, self._acct(liquidator), fee)
+        if a.size == 0 and a.pnl < 0:
+            self._absorb_bad_debt(a)
+        self._require_margin(liquidator, self._acct(liquidator), mark, liquidator_up)
+        return Liquidation(fee, reward, mark)
+
+    @_atomic
+    def settle_funding(self, account: str, index: int, now: int) -> None:
+        """Accrue, settle the account's funding, then pay any loss from capital."""
+        a = self._acct(account)
+        cumulative, _ = self.funding.accrue(index, now)
+        self._settle_funding(a, cumulative)
+        self._settle_loss(a)
+
+    # ------------------------------------------------------------ views
+
+    def account(self, account: str) -> Account:
+        """A copy of the account (zero if never touched), like `accountOf`."""
+        return copy.copy(self.accounts.get(account, Account()))
+
+    def haircut(self) -> int:
+        return haircut(self.vault, self.capital_total, self.insurance, self.pnl_pos_total)
+
+    def open_interest(self) -> tuple[int, int]:
+        return self.longs, self.shorts
+
+    def account_value(self, account: str, index: int, now: int) -> int:
+        """capital + haircut(pnl + unrealised at mark - pending funding); pending rounded up."""
+        a = self.accounts.get(account, Account())
+        if a.size == 0:
+            return a.capital + effective_pnl(a.pnl, self.haircut())
+        mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
+        return self._value_with_pending(a, mark, cumulative, self.haircut())
+
+    def health_of(self, accounts: list[str], index: int, now: int) -> tuple[list[int], list[int], list[int]]:
+        """(sizes, values, maintenance) like `healthOf`: prices read once, pending funding included
+        (also for a flat account, where it is 0)."""
+        mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
+        h, mmr = self.haircut(), self.params.maintenance_margin_ratio
+        sizes, values, maintenance = [], [], []
+        for account in accounts:
+            a = self.accounts.get(account, Account())
+            sizes.append(a.size)
+            values.append(self._value_with_pending(a, mark, cumulative, h))
+            maintenance.append(0 if a.size == 0 else mul_wad_up(notional(a.size, mark), mmr))
+        return sizes, values, maintenance
+
+    def margin_requirements(self, account: str, index: int) -> tuple[int, int]:
+        """(initial, maintenance) = notional at mark x IMR / MMR, both rounded up."""
+        size = self.accounts.get(account, Account()).size
+        if size == 0:
+            return 0, 0
+        n = notional(size, self.funding.mark_price(index))
+        return mul_wad_up(n, self.params.initial_margin_ratio), mul_wad_up(n, self.params.maintenance_margin_ratio)
+
+    def is_liquidatable(self, account: str, index: int, now: int) -> bool:
+        if self.accounts.get(account, Account()).size == 0:
+            return False
+        return self.account_value(account, index, now) < self.margin_requirements(account, index)[1]
+
+    # ------------------------------------------------------------ internals: trading
+
+    def _acct(self, account: str) -> Account:
+        return self.accounts.setdefault(account, Account())
+
+    def _apply_trade(self, account, delta, price, fee_rate, reduce_only, cumulative) -> bool:
+        """One side of a fill; returns whether it increased risk."""
+        a = self._acct(account)
+        old = a.size
+        up = increases_risk(old, old + delta)
+        if reduce_only and up:
+            raise ReduceOnlyViolated(account, old, delta)
+        if up and self.paused:
+            raise MarketPaused(self.market_id)
+        self._trade(account, a, old, delta, price, fee_rate, cumulative)
+        return up
+
+    def _apply_trade_unpaused(self, account, delta, price, cumulative) -> bool:
+        """The liquidator's side: no fee, no pause check."""
+        a = self._acct(account)
+        old = a.size
+        self._trade(account, a, old, delta, price, 0, cumulative)
+        return increases_risk(old, old + delta)
+
+    def _trade(self, account, a: Account, old, delta, price, fee_rate, cumulative) -> None:
+        """Funding, minimum size, position, fee (both multiplications rounded up), loss, OI."""
+        self._settle_funding(a, cumulative)
+        new = old + delta
+        if new != 0 and abs(new) < self.params.min_position_size:
+            raise PositionBelowMinimum(account, new, self.params.min_position_size)
+        realized = self._update_position(a, old, delta, price)
+        if realized != 0:
+            self._set_pnl(a, a.pnl + realized)
+        self._settle_loss(a)
+        fee = 0 if fee_rate == 0 else mul_wad_up(mul_wad_up(abs(delta), price), fee_rate)
+        if fee != 0:
+            self.insurance = to_uint128(self.insurance + self._collect_fee(a, fee))
+        self._update_open_interest(old, new)
+
+    @staticmethod
+    def _update_position(a: Account, old: int, delta: int, price: int) -> int:
+        """Opening adds ``delta x price`` ceiled (toward +inf: a long's entry is the higher one, a
+        short's the lower one). Closing realises ``exit - basis`` with the exit floored and the basis
+        share ceiled, so realised PnL is rounded down. Returns the realised PnL."""
+        on = a.open_notional
+        new = old + delta
+        realized = 0
+        if old == 0 or (old > 0) == (delta > 0):
+            on += mul_div_ceil(delta, price, WAD)
+        else:
+            closing = min(abs(delta), abs(old))
+            basis = mul_div_ceil(on, closing, abs(old))
+            exit_size = closing if old > 0 else -closing
+            realized = mul_div_floor(exit_size, price, WAD) - basis
+            on -= basis
+            if abs(delta) > abs(old):
+                on += mul_div_ceil(new, price, WAD)
+        a.size = to_int128(new)
+        a.open_notional = to_int128(on)
+        return realized
+
+    def _update_open_interest(self, old: int, new: int) -> None:
+        if old > 0:
+            self.longs -= old
+        elif old < 0:
+            self.shorts -= -old
+        if new > 0:
+            self.longs += new
+        elif new < 0:
+            self.shorts += -new
+
+    def _check_open_interest(self, longs_before: int, shorts_before: int, cap: int) -> None:
+        """Only a side that grew is held to the cap."""
+        if self.longs > longs_before and self.longs > cap:
+            raise OpenInterestCapExceeded(True, self.longs, cap)
+        if self.shorts > shorts_before and self.shorts > cap:
+            raise OpenInterestCapExceeded(False, self.shorts, cap)
+
+    @staticmethod
+    def _check_band(price: int, index: int, band: int) -> None:
+        """``|price - index| x 1e18 <= index x band`` (exact, no division)."""
+        if abs(price - index) * WAD > index * band:
+            raise FillPriceOutsideBand(price, index, band)
+
+    # ------------------------------------------------------------ internals: accounting
+
+    def _settle_funding(self, a: Account, cumulative: int) -> int:
+        """Pay ``size x (index - snapshot) / 1e27`` ceiled (toward +inf): up when the account pays,
+        toward zero when it receives, so the dust stays in the market. Returns the payment."""
+        snapshot = a.funding_snapshot
+        if snapshot == cumulative:
+            return 0
+        a.funding_snapshot = cumulative
+        if a.size == 0:
+            return 0
+        payment = mul_div_ceil(a.size, cumulative - snapshot, INDEX_SCALE)
+        if payment != 0:
+            self._set_pnl(a, a.pnl - payment)
+        return payment
+
+    def _settle_loss(self, a: Account) -> None:
+        """A negative PnL is paid from capital at once; what capital cannot cover stays as debt."""
+        if a.pnl >= 0:
+            return
+        take = min(-a.pnl, a.capital)
+        if take == 0:
+            return
+        a.capital -= take
+        a.pnl += take
+        self.capital_total -= take
+
+    def _realize_profit(self, a: Account, needed: int) -> None:
+        """Just enough positive PnL becomes capital at the haircut to cover ``needed``: the PnL
+        given up rounds up (against the claimant); the rest stays junior PnL."""
+        h = self.haircut()
+        if h == 0:
+            return
+        pnl = a.pnl
+        burned, credit = mul_div_up(needed, WAD, h), needed
+        if burned >= pnl:
+            burned, credit = pnl, mul_wad_down(pnl, h)
+        self._set_pnl(a, pnl - burned)
+        a.capital = to_uint128(a.capital + credit)
+        self.capital_total = to_uint128(self.capital_total + credit)
+
+    def _collect_fee(self, a: Account, fee: int) -> int:
+        """Capital first (senior to senior), then positive PnL counted at the haircut (junior),
+        the rest debt. Returns the backed amount the fund may credit."""
+        h = self.haircut()
+        collected = min(fee, a.capital)
+        a.capital -= collected
+        self.capital_total -= collected
+        rest = fee - collected
+        if rest == 0:
+            return collected
+        if a.pnl > 0:
+            collected += mul_wad_down(min(rest, a.pnl), h)
+        self._set_pnl(a, a.pnl - rest)
+        return collected
+
+    def _absorb_bad_debt(self, a: Account) -> None:
+        """The insurance fund pays what it can of a closed account's debt; the rest is written off
+        (the residual stays short of pnlPosTotal, which lowers the haircut)."""
+        covered = min(-a.pnl, self.insurance)
+        self.insurance -= covered
+        self._set_pnl(a, 0)
+
+    def _charge_liquidation_fee(self, a: Account, liquidator: Account, fee: int) -> int:
+        """Fee collected like a trading fee (capital first, then PnL at the haircut); the
+        liquidator's share of what was collected (rounded down) to its capital, the rest to the
+        insurance fund. Returns (collected, reward)."""
+        fee = self._collect_fee(a, fee)
+        reward = mul_wad_down(fee, self.params.liquidator_share)
+        liquidator.capital = to_uint128(liquidator.capital + reward)
+        self.capital_total = to_uint128(self.capital_total + reward)
+        self.insurance = to_uint128(self.insurance + fee - reward)
+        return fee, reward
+
+    def _set_pnl(self, a: Account, new_pnl: int) -> None:
+        """Keep pnlPosTotal the sum of positive PnLs."""
+        if a.pnl > 0:
+            self.pnl_pos_total -= a.pnl
+        if new_pnl > 0:
+            self.pnl_pos_total = to_uint128(self.pnl_pos_total + new_pnl)
+        a.pnl = to_int128(new_pnl)
+
+    def _require_margin(self, account: str, a: Account, mark: int, risk_increasing: bool) -> None:
+        """Initial margin after a risk-increasing change, maintenance otherwise (0 when flat)."""
+        p = self.params
+        ratio = p.initial_margin_ratio if risk_increasing else p.maintenance_margin_ratio
+        required = 0 if a.size == 0 else mul_wad_up(notional(a.size, mark), ratio)
+        value = self._value(a, mark, self.haircut())
+        if value < required:
+            raise InsufficientMargin(account, value, required)
+
+    @staticmethod
+    def _value_with_pending(a: Account, mark: int, cumulative: int, h: int) -> int:
+        """Value with funding not yet settled: the pending payment rounds like a settled one (up)."""
+        pending = mul_div_ceil(a.size, cumulative - a.funding_snapshot, INDEX_SCALE)
+        return a.capital + effective_pnl(a.pnl + unrealized(a, mark) - pending, h)
+
+    @staticmethod
+    def _value(a: Account, mark: int, h: int) -> int:
+        """Value with funding already settled: capital + haircut(pnl + unrealised)."""
+        return a.capital + effective_pnl(a.pnl + unrealized(a, mark), h)
