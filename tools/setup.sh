@@ -50,5 +50,5 @@ chmod +x "$SOLC_EXE.tmp" && mv "$SOLC_EXE.tmp" "$SOLC_EXE"
 # without the user exporting anything.
 SITE="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 cat > "$SITE/_perpkit_env.pth" <<PTH
-import os; os.environ.setdefault("SOLCX_BINARY_PATH", "$ROOT/.solcx"); os.environ["PATH"] = "$ROOT/node_modules/.bin" + os.pathsep + os.environ.get("PATH", "") if "$ROOT/node_modules/.bin" not in os.environ.get("PATH", "") else os.environ["PATH"]
+import os; os.environ.setdefault("SOLCX_BINARY_PATH", "$ROOT/.solcx"); os.environ["PATH"] = "$ROOT/tools/bin" + os.pathsep + "$ROOT/node_modules/.bin" + os.pathsep + os.environ.get("PATH", "") if "$ROOT/tools/bin" not in os.environ.get("PATH", "") else os.environ["PATH"]
 PTH
