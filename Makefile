@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APE := .venv/bin/ape
 
-.PHONY: setup test demo compile clean
+.PHONY: setup test demo demo-quick compile clean
 
 setup:
 	@bash tools/setup.sh
@@ -19,8 +19,12 @@ compile: setup
 test: compile
 	$(APE) test
 
+# The simulation through the 5 August 2024 crash on an embedded Anvil (see README).
 demo: compile
-	$(APE) run demo
+	PERPKIT_FAST_ANVIL=1 $(APE) run simulate
+
+demo-quick: compile
+	PERPKIT_FAST_ANVIL=1 $(APE) run simulate --quick
 
 clean:
 	rm -rf .venv node_modules .build .solcx .cache

@@ -32,8 +32,7 @@ contract FundingRate is IFundingRate {
         uint40 lastAccrual;
         uint8 head; // next ring slot to write
         uint8 count; // samples recorded, up to SAMPLES
-        int96 premiumSum; // sum of the samples in the ring (30 x 10 % of index: far inside int96)
-        uint40 lastCrank;
+        int128 premiumSum; // sum of the samples in the ring
         uint128 lastBid; // slot 2
         uint128 lastAsk;
         uint64 lastQuoteBlock; // slot 3
@@ -41,6 +40,7 @@ contract FundingRate is IFundingRate {
         uint64 premiumClamp;
         uint64 rateCap;
         address market; // slot 4
+        uint40 lastCrank;
         IPriceOracle oracle; // slot 5: the market's oracle, cached (see `syncOracle`)
         int128[SAMPLES] premiums;
     }
@@ -110,10 +110,11 @@ contract FundingRate is IFundingRate {
         if (s.count < SAMPLES) {
             s.count += 1;
         } else {
-            s.premiumSum -= int96(s.premiums[head]);
+            s.premiumSum -= s.premiums[head];
         }
-        s.premiums[head] = int128(sample);
-        s.premiumSum += int96(sample);
+        int128 sample128 = sample.toInt128(); // checked: no silent wrap at absurd prices
+        s.premiums[head] = sample128;
+        s.premiumSum = (int256(s.premiumSum) + sample128).toInt128();
         s.head = uint8((uint256(head) + 1) % SAMPLES);
         s.lastBid = uint128(bid1);
         s.lastAsk = uint128(ask1);

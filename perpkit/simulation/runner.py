@@ -63,7 +63,9 @@ class SimResult:
 
 class Simulation:
     def __init__(self, project, chain, accounts, cfg: SimConfig, log: Callable[[str], None] = lambda _: None):
-        self.project, self.chain, self.accounts, self.cfg, self.log = project, chain, accounts, cfg, log
+        # ape.accounts (scripts) has .test_accounts; the pytest fixture is the test accounts itself.
+        self.test_accounts = getattr(accounts, "test_accounts", accounts)
+        self.project, self.chain, self.cfg, self.log = project, chain, cfg, log
         self.rng = random.Random(cfg.seed)
         self.records: list[HourRecord] = []
         self.withdrawals: list[tuple[str, str, int, int]] = []  # market, account, amount wad, equity
@@ -75,8 +77,8 @@ class Simulation:
     # ------------------------------------------------------------------ set-up
 
     def setup(self) -> None:
-        self.deployer = self.accounts.test_accounts[0]
-        self.keeper_account = self.accounts.test_accounts[1]
+        self.deployer = self.test_accounts[0]
+        self.keeper_account = self.test_accounts[1]
         record = DeploymentRecord.open(self.cfg.out_dir / "deployment", self.chain.chain_id, fresh=True)
         Deployer(self.project, self.chain, self.deployer, load(self.cfg.config_path), record, "local").run()
         self.record = record.data
@@ -104,7 +106,7 @@ class Simulation:
         takers = make_takers(self.cfg.accounts - self.cfg.makers, self.cfg.seed, max_leverage)
         self.agents: list[Agent] = []
         for i in range(self.cfg.accounts):
-            account = self.accounts.test_accounts.generate_test_account()
+            account = self.test_accounts.generate_test_account()
             self.chain.provider.set_balance(account.address, 10**20)
             maker = i < self.cfg.makers
             brain = MarketMaker() if maker else takers[i - self.cfg.makers]

@@ -1,0 +1,64 @@
+"""Gas ceilings: a change that makes a hot path dearer than its measured gas + ~10 % fails here.
+
+The scenarios are those of `benchmarks/gas.py` (`GasSuite`), so the gas measured here is the
+benchmark's (benchmarks/results/gas.md). Lower a ceiling after an optimisation; raise one only
+on purpose, with the new measurement. The 1,000-position crank stays in the benchmark."""
+
+import pytest
+
+from benchmarks.gas import GasSuite
+
+# Measured by benchmarks/gas.py (contracts at aaed890), + ~10 %, rounded up to 1,000.
+CEILINGS = {
+    "deposit": 83_000,  # first deposit of an account: 74,974
+    "withdraw": 130_000,  # account with an open position: 117,302
+    "settle_1": 260_000,  # one fill, steady state: 235,853
+    "settle_10_per_fill": 170_000,  # ten fills, steady state, per fill: 154,332
+    "crank": 69_000,  # 62,466, whatever the number of open positions
+    "record_quote_first": 118_000,  # first quote of a market: 106,587
+    "record_quote": 80_000,  # ring filling: 72,437
+    "liquidate": 195_000,  # whole 1 BTC position: 177,028 (174,859 in this smaller market)
+}
+
+
+@pytest.fixture
+def suite(ex, chain, owner, keeper):
+    s = GasSuite(ex, chain, funder=owner, keeper=keeper)
+    s.start_funding()  # a non-zero rate: every measured transaction accrues funding
+    return s
+
+
+def test_deposit_withdraw__within_gas_ceilings(suite, alice, bob):
+    receipts = suite.collateral_scenario(alice, bob)
+    assert suite.ex.market.positionOf(alice)[0] == 10**16  # the last withdrawal had a position open
+    assert suite.ex.market.capitalOf(alice) < 19_000 * 10**18
+    assert receipts["deposit_first"].gas_used <= CEILINGS["deposit"]
+    assert receipts["withdraw_open"].gas_used <= CEILINGS["withdraw"]
+
+
+def test_settle__within_gas_ceilings(suite):
+    receipts = suite.settle_scenario(10, steady_sizes=(1, 10))
+    maker = receipts["pairs"][0][0]
+    assert suite.ex.market.positionOf(maker.address)[0] == 3 * 10**16  # cold fill + 2 steady fills
+    assert receipts["steady_1"].gas_used <= CEILINGS["settle_1"]
+    assert receipts["steady_10"].gas_used // 10 <= CEILINGS["settle_10_per_fill"]
+
+
+def test_crank__within_gas_ceiling(suite):
+    _, receipt = suite.crank_scenario()
+    assert suite.ex.funding.fundingIndex(0) > 0
+    assert receipt.gas_used <= CEILINGS["crank"]
+
+
+def test_recordQuote__within_gas_ceilings(suite):
+    receipts = suite.quote_scenario(full_ring=False)
+    assert suite.ex.funding.premiumState(0)[0] == 2
+    assert receipts["first"].gas_used <= CEILINGS["record_quote_first"]
+    assert receipts["filling"].gas_used <= CEILINGS["record_quote"]
+
+
+def test_liquidate__within_gas_ceiling(suite, carol):
+    victim, _, receipt = suite.liquidation_scenario(carol)
+    assert suite.ex.market.positionOf(victim.address)[0] == 0
+    assert suite.ex.market.positionOf(carol)[0] == 10**18
+    assert receipt.gas_used <= CEILINGS["liquidate"]
