@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "btc-usd-1h-2024-08.csv"
-DEFAULT_FROM = "2024-08-02 00:00"
-DEFAULT_HOURS = 192  # 2 to 9 August: the crash and the rebound
+DEFAULT_FROM = "2024-08-03 00:00"
+DEFAULT_HOURS = 96  # 3 to 6 August: the slide, the crash of the 5th and the first rebound
 
 
 @dataclass(frozen=True)

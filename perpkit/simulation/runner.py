@@ -161,19 +161,17 @@ class Simulation:
 
     def _trade(self, name: str, index: float, now: int) -> None:
         market, market_id = self.markets[name], self.ids[name]
-        states = {a.account.address: market.accountOf(a.account.address) for a in self.agents}
-        h = market.haircut()
-        for agent in self.agents:
-            state = states[agent.account.address]
-            equity = (state.capital + (state.pnl * h // WAD if state.pnl > 0 else state.pnl)) / WAD
-            equity += (state.size * index - state.openNotional / WAD * WAD) / WAD if state.size else 0
+        # One batched view for every agent: size and account value (haircut and funding included).
+        sizes, values, _ = market.healthOf([a.account.address for a in self.agents])
+        for agent, size, value in zip(self.agents, sizes, values):
+            equity = value / WAD
             if agent.role == "maker":
                 for order_hash in agent.resting.get(name, []):
                     self.engine.cancel(order_hash)
-                intents = agent.brain.quotes(index, state.size, equity)
+                intents = agent.brain.quotes(index, size, equity)
                 agent.resting[name] = [self._submit(agent, market_id, i, now) for i in intents]
             else:
-                for intent in agent.brain.decide(index, state.size, equity):
+                for intent in agent.brain.decide(index, size, equity):
                     self._submit(agent, market_id, intent, now)
 
     def _submit(self, agent: Agent, market_id: int, intent: Intent, now: int) -> bytes:
