@@ -300,7 +300,8 @@ class Simulation:
                 f"{name}: {len(liqs)} liquidations, notional {notional:,.0f} USD, bad debt "
                 f"{sum(b.debt for b in bad) / WAD:,.2f} USD ({sum(b.socialized for b in bad) / WAD:,.2f} socialised)",
                 f"{name}: insurance fund {rows[0].insurance:,.2f} -> {rows[-1].insurance:,.2f} USD, "
-                f"lowest haircut {min(r.haircut for r in rows):.6f}",
+                f"haircut lowest {min(r.haircut for r in rows):.4f}, last {rows[-1].haircut:.4f} "
+                f"(realised profit waits, junior, until the matching losses are realised)",
             ]
         for kind, values in sorted({**self.gas, **self.keeper.stats.gas_by_kind}.items()):
             if values:
