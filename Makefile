@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APE := .venv/bin/ape
 
-.PHONY: setup test demo demo-quick compile clean
+.PHONY: setup test demo demo-quick compile fuzz-deep fuzz-replay clean
 
 setup:
 	@bash tools/setup.sh
@@ -25,6 +25,18 @@ demo: compile
 
 demo-quick: compile
 	PERPKIT_FAST_ANVIL=1 $(APE) run simulate --quick
+
+# Deep fuzzing: the state machines with the `deep` hypothesis profile, its own seed and budget.
+# make fuzz-deep SEED=7 EXAMPLES=400 STEPS=40 ; a failure prints its steps; rerun it with
+# make fuzz-replay SEED=<the seed it printed>.
+SEED ?= 0
+EXAMPLES ?= 400
+STEPS ?= 40
+fuzz-deep: compile
+	HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=$(EXAMPLES) FUZZ_STEPS=$(STEPS) $(APE) test tests/fuzz -s --hypothesis-seed=$(SEED)
+
+fuzz-replay: compile
+	HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=$(EXAMPLES) FUZZ_STEPS=$(STEPS) $(APE) test tests/fuzz -s --hypothesis-seed=$(SEED)
 
 clean:
 	rm -rf .venv node_modules .build .solcx .cache

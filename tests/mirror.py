@@ -1,0 +1,280 @@
+"""A `Mirror`: one exchange and its reference model (`perpkit.model`) driven in lockstep, compared
+to the wei after every step. Used by tests/unit/model and by the fuzz state machines.
+
+Each action is pre-checked with an `eth_call` at the next block (number and timestamp overridden);
+a refusal must be the same custom error, with the same arguments, as the model raises there. An
+accepted action is then mined in exactly that block, so both sides see the same time."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
+
+from perpkit import model as M
+from tests.conftest import FEED_DECIMALS, WAD
+
+PANIC = bytes.fromhex("4e487b71")
+
+
+# ================================================================== revert decoding
+
+
+def build_error_table(project):
+    """4-byte selector -> (error name, argument types) for every contract a call can reach."""
+    table = {}
+    for ct in (project.PerpMarket, project.PerpRouter, project.FundingRate, project.ChainlinkOracle):
+        for item in ct.contract_type.abi:
+            if item.type == "error":
+                table[keccak(text=item.selector)[:4]] = (item.name, [i.canonical_type for i in item.inputs])
+    return table
+
+
+def _norm(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def decode_revert(data: str, table) -> tuple:
+    """(name, args) of the custom error in an eth_call's revert data (hex)."""
+    raw = bytes.fromhex(data.removeprefix("0x"))
+    if raw[:4] == PANIC:
+        return "Panic", (abi_decode(["uint256"], raw[4:])[0],)
+    name, types = table[raw[:4]]
+    return name, tuple(_norm(v) for v in abi_decode(types, raw[4:]))
+
+
+# ================================================================== the mirror
+
+
+@dataclass
+class Mirror:
+    """One exchange and its model, driven in lockstep."""
+
+    ex: object
+    chain: object
+    table: dict
+    watch: dict  # label -> account, compared after every step
+    model: M.MarketState = field(init=False)
+    index: int = field(init=False)
+    feed_updated: int = field(init=False)
+
+    def __post_init__(self):
+        ex = self.ex
+        count, psum, bid, ask, last_accrual = ex.funding.premiumState(ex.market_id)
+        assert (count, psum, bid, ask) == (0, 0, 0, 0)
+        funding = M.FundingState(
+            params=M.FundingParams.from_tuple(ex.funding.paramsOf(ex.market_id)),
+            last_accrual=last_accrual,
+            market_id=ex.market_id,
+        )
+        self.model = M.MarketState(
+            params=M.MarketParams.from_tuple(ex.market.params()),
+            funding=funding,
+            collateral_scale=ex.market.collateralScale(),
+            market_id=ex.market_id,
+        )
+        self.index = ex.oracle.price()
+        self.feed_updated = self.chain.blocks.head.timestamp
+        self.check()
+
+    # ------------------------------------------------------------ actions
+
+    def units(self, usd) -> int:
+        """USD (int or str) -> collateral token units."""
+        return int(Decimal(str(usd)) * 10 ** self.ex.token.decimals())
+
+    def fund(self, who, amount: int):
+        """Mint and approve `amount` token units, then deposit them through the router."""
+        self.ex.token.mint(who, amount, sender=who)
+        self.ex.token.approve(self.ex.router, amount, sender=who)
+        return self._act(
+            self.ex.router,
+            "deposit",
+            (self.ex.market_id, amount),
+            who,
+            lambda now, block: self.model.deposit(who.address, amount),
+        )
+
+    def withdraw(self, who, amount: int):
+        return self._act(
+            self.ex.router,
+            "withdraw",
+            (self.ex.market_id, amount),
+            who,
+            lambda now, block: self.model.withdraw(who.address, amount, self.index, now),
+        )
+
+    def trade(self, maker, taker, size: int, price: int, maker_reduce_only=False, taker_reduce_only=False):
+        """`maker` rests `size` at `price`, `taker` takes all of it: one fill through `settle`."""
+        ex = self.ex
+        mk = ex.order(maker, size, price, reduce_only=maker_reduce_only)
+        tk = ex.order(taker, -size, price, reduce_only=taker_reduce_only)
+        fill = ex.fill(mk, tk, abs(size), maker, taker)
+        trade = M.Trade(maker.address, taker.address, size, price, maker_reduce_only, taker_reduce_only)
+        return self._act(
+            ex.router,
+            "settle",
+            ([fill],),
+            ex.matcher,
+            lambda now, block: self.model.execute_trades([trade], self.index, now),
+        )
+
+    def liquidate(self, liquidator, who, amount: int):
+        return self._act(
+            self.ex.market,
+            "liquidate",
+            (who, amount),
+            liquidator,
+            lambda now, block: self.model.liquidate(liquidator.address, who.address, amount, self.index, now),
+        )
+
+    def settle_funding(self, who, by):
+        return self._act(
+            self.ex.market,
+            "settleFunding",
+            (who,),
+            by,
+            lambda now, block: self.model.settle_funding(who.address, self.index, now),
+        )
+
+    def record_quote(self, bid: int, ask: int):
+        return self._act(
+            self.ex.funding,
+            "recordQuote",
+            (self.ex.market_id, bid, ask),
+            self.ex.matcher,
+            lambda now, block: self.model.funding.record_quote(bid, ask, self.index, block),
+        )
+
+    def crank(self, by):
+        return self._act(
+            self.ex.funding,
+            "crank",
+            (self.ex.market_id,),
+            by,
+            lambda now, block: self.model.funding.crank(self.index, now),
+        )
+
+    def set_price(self, usd):
+        """Move the feed (8 decimals) to `usd` exactly; the oracle scales it to WAD."""
+        answer = int(Decimal(str(usd)) * 10**FEED_DECIMALS)
+        receipt = self.ex.feed.updateAnswer(answer, sender=self.ex.owner)
+        self.index = answer * 10 ** (18 - FEED_DECIMALS)
+        self.feed_updated = receipt.timestamp
+        self.check()
+
+    def wait(self, seconds: int):
+        """Mine an empty block `seconds` later; keep the feed within its heartbeat."""
+        head = self.chain.blocks.head.timestamp
+        self.chain.mine(1, timestamp=head + seconds)
+        if head + seconds - self.feed_updated > 12 * 3600:
+            self.set_price(Decimal(self.index) / WAD)
+        self.check()
+
+    def _act(self, contract, method, args, sender, apply):
+        """Pre-check with an eth_call at the next block (its number and timestamp overridden); on a
+        revert the model must raise the same error at that block. Else mine the transaction in
+        exactly that block and apply the model there."""
+        head = self.chain.blocks.head
+        now, number = head.timestamp + 1, head.number + 1
+        data = "0x" + bytes(getattr(contract, method).encode_input(*args)).hex()
+        call = {"from": sender.address, "to": contract.address, "data": data}
+        response = self.chain.provider.web3.provider.make_request(
+            "eth_call", [call, "latest", {}, {"number": hex(number), "time": hex(now)}]
+        )
+        if "error" in response:
+            expected = decode_revert(response["error"]["data"], self.table)
+            with pytest.raises(M.ModelRevert) as info:
+                apply(now, number)
+            assert (info.value.name, tuple(_norm(v) for v in info.value.args)) == expected
+            self.check()
+            return expected
+        self.chain.pending_timestamp = now
+        receipt = getattr(contract, method)(*args, sender=sender)
+        assert (receipt.timestamp, receipt.block_number) == (now, number)
+        result = apply(now, number)
+        self.check()
+        return result
+
+    # ------------------------------------------------------------ comparison
+
+    def check(self):
+        assert self.chain_view() == self.model_view()
+
+    def chain_view(self) -> dict:
+        m, f, i = self.ex.market, self.ex.funding, self.ex.market_id
+        people = [acct.address for acct in self.watch.values()]
+        calls = {
+            "vault": (m, "vault"),
+            "capitalTotal": (m, "capitalTotal"),
+            "insuranceFund": (m, "insuranceFund"),
+            "pnlPosTotal": (m, "pnlPosTotal"),
+            "openInterest": (m, "openInterest"),
+            "haircut": (m, "haircut"),
+            "balance": (self.ex.token, "balanceOf", m.address),
+            "fundingIndex": (f, "fundingIndex", i),
+            "fundingRate": (f, "fundingRate", i),
+            "currentFundingRate": (f, "currentFundingRate", i),
+            "lastCrank": (f, "lastCrank", i),
+            "markPrice": (f, "markPrice", i),
+            "premiumIndex": (f, "premiumIndex", i),
+            "premiumState": (f, "premiumState", i),
+            "healthOf": (m, "healthOf", people),
+        }
+        for label, acct in self.watch.items():
+            calls[f"{label}.account"] = (m, "accountOf", acct.address)
+            calls[f"{label}.accountValue"] = (m, "accountValue", acct.address)
+            calls[f"{label}.marginRequirements"] = (m, "marginRequirements", acct.address)
+            calls[f"{label}.isLiquidatable"] = (m, "isLiquidatable", acct.address)
+        view = dict(zip(calls, read_batch(self.chain.provider.web3, list(calls.values()))))
+        view["balance x scale"] = view.pop("balance") * self.model.collateral_scale
+        return view
+
+    def model_view(self) -> dict:
+        s, fs, idx = self.model, self.model.funding, self.index
+        now = self.chain.blocks.head.timestamp
+        people = [acct.address for acct in self.watch.values()]
+        view = {
+            "vault": s.vault,
+            "capitalTotal": s.capital_total,
+            "insuranceFund": s.insurance,
+            "pnlPosTotal": s.pnl_pos_total,
+            "openInterest": s.open_interest(),
+            "haircut": s.haircut(),
+            "fundingIndex": fs.funding_index(idx, now),
+            "fundingRate": fs.rate,
+            "currentFundingRate": fs.current_funding_rate(idx),
+            "lastCrank": fs.last_crank,
+            "markPrice": fs.mark_price(idx),
+            "premiumIndex": fs.premium_index(idx),
+            "premiumState": (fs.count, fs.premium_sum, fs.last_bid, fs.last_ask, fs.last_accrual),
+            "healthOf": tuple(tuple(column) for column in s.health_of(people, idx, now)),
+        }
+        for label, acct in self.watch.items():
+            view[f"{label}.account"] = s.account(acct.address).as_tuple()
+            view[f"{label}.accountValue"] = s.account_value(acct.address, idx, now)
+            view[f"{label}.marginRequirements"] = s.margin_requirements(acct.address, idx)
+            view[f"{label}.isLiquidatable"] = s.is_liquidatable(acct.address, idx, now)
+        view["balance x scale"] = s.vault  # invariant 1: no phantom tokens
+        return view
+
+
+def read_batch(w3, calls) -> list:
+    """Many view calls in one JSON-RPC batch at the head block; ABI-decoded, one output unwrapped."""
+    abis, requests = [], []
+    for contract, method, *args in calls:
+        handler = getattr(contract, method)
+        abis.append(handler.abis[0])
+        requests.append({"to": contract.address, "data": handler.encode_input(*args)})
+    with w3.batch_requests() as batch:
+        for request in requests:
+            batch.add(w3.eth.call(request))
+        raw = batch.execute()
+    out = []
+    for abi, data in zip(abis, raw):
+        values = abi_decode([o.canonical_type for o in abi.outputs], bytes(data))
+        out.append(values[0] if len(values) == 1 else tuple(values))
+    return out
+
+
