@@ -138,12 +138,40 @@ class Stats:
         self.gas_by_kind.setdefault(kind, []).append(gas)
 
 
+QuoteSource = Callable[[int], "tuple[int | None, int | None]"]  # market id -> best (bid, ask) in WAD
+
+
+def quote_due(best: tuple, last: tuple | None) -> bool:
+    """A quote is recorded when the book has both sides and either changed since the last one."""
+    bid, ask = best
+    return bid is not None and ask is not None and 0 < bid <= ask and (bid, ask) != last
+
+
+def book_quote_source(url: str) -> QuoteSource:
+    """Best bid/ask from a matching engine's HTTP API (`GET /book/<id>`)."""
+    from perpkit.engine.api import ApiClient
+
+    client = ApiClient(url, timeout=5)
+
+    def best(market_id: int):
+        status, body = client.book(market_id, depth=1)
+        if status != 200:
+            return None, None
+        bid, ask = body.get("bestBid"), body.get("bestAsk")
+        return (int(bid) if bid is not None else None, int(ask) if ask is not None else None)
+
+    return best
+
+
 class Keeper:
     def __init__(self, chain, funding, markets: list[MarketHandle], sender, *, crank_interval: int = 3600,
-                 log: Callable[[str], None] = print, decoder=None, retry_delay: float = 0.5):
+                 log: Callable[[str], None] = print, decoder=None, retry_delay: float = 0.5,
+                 quotes: QuoteSource | None = None):
         self.chain, self.funding, self.markets, self.sender = chain, funding, markets, sender
         self.crank_interval, self.log, self.decoder = crank_interval, log, decoder
         self.retry_delay = retry_delay
+        self.quotes = quotes
+        self.last_quote: dict[int, tuple] = {}
         self.stats = Stats()
 
     # ------------------------------------------------------------------ one tick
@@ -168,9 +196,29 @@ class Keeper:
             self.log(f"skip market={m.name} reason=oracle-unavailable")
             return
         now = self.chain.blocks.head.timestamp
+        if self.quotes is not None:
+            self._record_quote(m)
         if crank_due(self._retry(lambda: self.funding.lastCrank(m.market_id)), now, self.crank_interval):
             self._crank(m)
         self._liquidate_unhealthy(m)
+
+    def _record_quote(self, m: MarketHandle) -> None:
+        """As the sampler: the book's best bid and ask to FundingRate when they changed."""
+        if self._retry(lambda: self.funding.sampler()) != self.sender.address:
+            return
+        best = self._retry(lambda: self.quotes(m.market_id))
+        if not quote_due(best, self.last_quote.get(m.market_id)):
+            return
+        bid, ask = best
+        if not self._would_succeed(
+            lambda: self.funding.recordQuote.call(m.market_id, bid, ask, sender=self.sender), f"quote {m.name}"
+        ):
+            self.last_quote[m.market_id] = best  # e.g. QuoteUnchanged: do not retry the same pair
+            return
+        receipt = self._retry(lambda: self.funding.recordQuote(m.market_id, bid, ask, sender=self.sender))
+        self.last_quote[m.market_id] = best
+        self.stats.record("quote", receipt.gas_used)
+        self.log(f"quote market={m.name} bid={bid / WAD:.2f} ask={ask / WAD:.2f} gas={receipt.gas_used}")
 
     def _move_price(self, m: MarketHandle) -> None:
         price = next(m.prices, None)

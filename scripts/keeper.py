@@ -19,7 +19,7 @@ from ape.cli import ConnectedProviderCommand, account_option
 
 from perpkit.deploy import LOCAL_CHAIN_ID
 from perpkit.errors import ErrorDecoder
-from perpkit.keeper import Keeper, csv_price_path, handles_from_record, random_walk
+from perpkit.keeper import Keeper, book_quote_source, csv_price_path, handles_from_record, random_walk
 
 
 def _log(line: str) -> None:
@@ -38,7 +38,9 @@ def _log(line: str) -> None:
 @click.option("--price-csv", type=click.Path(exists=True, dir_okay=False), help="local only: feed prices from a CSV")
 @click.option("--random-walk", "walk_seed", type=int, help="local only: seeded random-walk prices")
 @click.option("--step-seconds", default=0, show_default=True, help="local only: advance chain time per tick")
-def cli(network, account, deployments_dir, interval, crank_interval, ticks, summary_every, price_csv, walk_seed, step_seconds):
+@click.option("--quotes-from", "quotes_url", help="record best bid/ask from this engine API (when the keeper is the sampler)")
+def cli(network, account, deployments_dir, interval, crank_interval, ticks, summary_every, price_csv, walk_seed,
+        step_seconds, quotes_url):
     chain_id = chain.chain_id
     local = chain_id == LOCAL_CHAIN_ID
     record_path = Path(deployments_dir) / f"{chain_id}.json"
@@ -69,7 +71,9 @@ def cli(network, account, deployments_dir, interval, crank_interval, ticks, summ
     handles = handles_from_record(project, record, local=local, price_paths=paths)
     decoder = ErrorDecoder([e.model_dump() for e in ct.abi] for ct in project.contracts.values())
     funding = project.FundingRate.at(record["fundingRate"])
-    keeper = Keeper(chain, funding, handles, account, crank_interval=crank_interval, log=_log, decoder=decoder)
+    quotes = book_quote_source(quotes_url) if quotes_url else None
+    keeper = Keeper(chain, funding, handles, account, crank_interval=crank_interval, log=_log, decoder=decoder,
+                    quotes=quotes)
     _log(f"start chain={chain_id} keeper={account.address} markets={','.join(h.name for h in handles)}")
 
     advance = None

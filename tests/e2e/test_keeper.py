@@ -135,3 +135,17 @@ def test_keeper__stale_oracle_skips_the_market_and_carries_on(project, chain, sh
     assert k.stats.skipped_stale == 2
     assert k.stats.liquidations == 0
     assert "skip market=BTC-USD reason=oracle-unavailable" in logs
+
+
+def test_keeper__records_book_quotes_as_the_sampler(project, chain, suite, accounts):
+    data, ex = suite
+    sampler = accounts[0]  # the deployer is the sampler in markets.yaml's roles
+    logs = []
+    book = {0: (59_990 * WAD, 60_010 * WAD), 1: (None, None)}
+    k = _keeper(project, chain, data, sampler, logs)
+    k.quotes = lambda market_id: book[market_id]
+    k.tick()
+    assert ex.funding.premiumState(0)[2:4] == (59_990 * WAD, 60_010 * WAD)
+    assert ex.funding.premiumState(1)[0] == 0  # a one-sided book is not quoted
+    k.tick()  # unchanged: nothing sent
+    assert len([line for line in logs if line.startswith("quote market=BTC-USD")]) == 1

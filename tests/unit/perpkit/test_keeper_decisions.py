@@ -62,3 +62,13 @@ def test_random_walk__is_reproducible_from_its_seed():
     first = [next(a) for _ in range(5)]
     assert first == [next(b) for _ in range(5)]
     assert first != [next(random_walk(60_000, seed=8)) for _ in range(5)]
+
+
+def test_quote_due__both_sides_and_a_change():
+    from perpkit.keeper import quote_due
+
+    assert quote_due((99, 101), None)
+    assert not quote_due((99, 101), (99, 101))  # unchanged
+    assert quote_due((99, 102), (99, 101))
+    assert not quote_due((None, 101), None)  # one-sided book
+    assert not quote_due((102, 101), None)  # crossed
