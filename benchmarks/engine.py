@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from eth_account import Account
-from eth_utils import keccak
+from perpkit.devkeys import dev_key  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -97,7 +97,7 @@ def bench_matching(n: int, runs: int = 3) -> dict:
 def bench_signatures(n: int) -> float:
     router = "0x" + "5a" * 20
     hasher = OrderHasher(31337, router)
-    key = keccak(b"perpkit/benchmarks/engine/sig")
+    key = dev_key(999)
     address = Account.from_key(key).address
     signed = []
     for i in range(n):
@@ -113,7 +113,7 @@ def bench_signatures(n: int) -> float:
 
 
 def _trader(i: int) -> tuple[str, bytes]:
-    key = keccak(b"perpkit/benchmarks/engine" + i.to_bytes(32, "big"))
+    key = dev_key(2_000 + i)
     return Account.from_key(key).address, key
 
 

@@ -16,13 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-from eth_account import Account
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ["PERPKIT_FAST_ANVIL"] = "1"  # tools/bin/anvil drops --steps-tracing
 
 from perpkit.config import load  # noqa: E402
+from perpkit.devkeys import dev_account  # noqa: E402
 from perpkit.deploy import DeploymentRecord, Deployer  # noqa: E402
 from perpkit.keeper import Keeper, handles_from_record  # noqa: E402
 from perpkit.orders import Order, fill_tuple, sign_order  # noqa: E402
@@ -47,7 +46,7 @@ def bench(n: int, workdir: Path) -> dict:
         token = project.MockERC20.at(data["tokens"]["USDC"])
         feed = project.MockV3Aggregator.at(btc["feed"])
 
-        traders = [Account.from_key(bytes.fromhex(f"{i + 1:064x}")) for i in range(n)]
+        traders = [dev_account(100 + i) for i in range(n)]
         margin = 660 * USDC  # 0.1 BTC at 60k: 600 of initial margin + 3 of fee, ~9.1x
         total = n * margin + 2 * 5_000_000 * USDC
         token.mint(deployer, total, sender=deployer)

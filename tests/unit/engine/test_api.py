@@ -2,14 +2,14 @@
 JSON shapes the README documents. (tests/e2e/test_engine.py runs it against Anvil.)"""
 
 import pytest
-from eth_account import Account
+from perpkit.devkeys import dev_account
 
 from perpkit.engine import Engine, sign_cancel
 from perpkit.engine.api import ApiClient, order_from_json, order_to_json, serve
 from perpkit.orders import Order, sign_order
 from tests.unit.engine.fakes import ROUTER, WAD, FakeChain
 
-ALICE = Account.from_key(b"\x01" * 32)
+ALICE = dev_account(11)
 PRICE = 60_000 * WAD
 
 

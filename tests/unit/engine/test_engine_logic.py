@@ -3,7 +3,7 @@ bisection of a bad batch, reconciliation, quote publishing and batching. The sam
 Anvil in tests/e2e/test_engine.py; here each rule is pinned down in milliseconds."""
 
 import pytest
-from eth_account import Account
+from perpkit.devkeys import dev_account
 
 from perpkit.engine import Engine, EngineConfig, Reason, Revert, TimeInForce
 from perpkit.engine.engine import Blame, blame, recover_signer
@@ -11,7 +11,7 @@ from perpkit.orders import Order, order_digest, sign_order
 from tests.unit.engine.fakes import ROUTER, WAD, FakeChain
 
 PRICE = 60_000 * WAD
-ALICE, BOB, CAROL, OPERATOR = (Account.from_key(bytes([i]) * 32) for i in (1, 2, 3, 4))
+ALICE, BOB, CAROL, OPERATOR = (dev_account(i) for i in (11, 12, 13, 14))
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
@@ -201,7 +201,7 @@ def test_flush__bad_fill_bisected_out_and_the_rest_settle(engine, chain):
     makers = [ALICE, BOB, CAROL, ALICE, BOB, CAROL, ALICE, BOB]
     for who in makers:
         submit(engine, who, -WAD)
-    taker = Account.from_key(b"\x09" * 32)
+    taker = dev_account(19)
     chain.values[taker.address] = 10**7 * WAD
     submit(engine, taker, 8 * WAD)
     chain.broke.add(CAROL.address)  # CAROL lost her margin after her orders were admitted
