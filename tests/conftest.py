@@ -184,8 +184,9 @@ def make_exchange(project, owner, matcher, guardian, chain, make_feed, make_orac
     """Deploy factory, router (which deploys FundingRate), a collateral token, a BTC feed and
     oracle, and one market. Roles: `matcher` settles and samples quotes, `guardian` pauses."""
 
-    def make(decimals=6, params=None, funding=None, price=BTC_PRICE, heartbeat=86_400):
-        factory = owner.deploy(project.PerpMarketFactory)
+    def make(decimals=6, params=None, funding=None, price=BTC_PRICE, heartbeat=86_400, factory_container=None):
+        # factory_container: a PerpMarketFactory built from other sources (the fuzz mutation test)
+        factory = owner.deploy(factory_container or project.PerpMarketFactory)
         router = owner.deploy(project.PerpRouter, owner, factory)
         funding_rate = project.FundingRate.at(router.fundingRate())
         token = make_token("USD Coin" if decimals == 6 else "Frax", "USDC" if decimals == 6 else "FRAX", decimals)

@@ -193,7 +193,10 @@ class Mirror:
         self.chain.pending_timestamp = now
         receipt = getattr(contract, method)(*args, sender=sender)
         assert (receipt.timestamp, receipt.block_number) == (now, number)
-        result = apply(now, number)
+        try:
+            result = apply(now, number)
+        except M.ModelRevert as refusal:
+            raise AssertionError(f"the contract accepted {method} but the model refuses it: {refusal!r}") from None
         self.check()
         return result
 

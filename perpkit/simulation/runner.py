@@ -185,10 +185,8 @@ class Simulation:
 
     def _flush(self) -> None:
         report = self.engine.flush()
-        for receipt in report.receipts:
-            fills = len(receipt.events.filter(self.router.OrderFilled)) if hasattr(receipt, "events") else 0
-            if fills:
-                self.gas["settle (per fill)"].append(receipt.gas_used // fills)
+        if report.receipts and report.settled:
+            self.gas["settle, per fill"].append(report.gas_used // len(report.settled))
         for fill in report.settled:
             name = MARKETS[[self.ids[n] for n in MARKETS].index(fill.maker.market_id)]
             self.hour_fills[name] += 1

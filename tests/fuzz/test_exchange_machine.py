@@ -41,6 +41,9 @@ class ExchangeMachine(RuleBasedStateMachine):
             note(f"deposit {who} {usd} USD")
             self.mi.fund(self._who(who), self.mi.units(usd))
             self.funded.add(who)
+        # A market with open interest from the first step: alice long, bob short, at 2x the
+        # smaller of their capitals.
+        self.trade_within_margin("alice", "bob", 4, True, 0)
 
     def _count(self, rule_name, result):
         """Mirror actions return the (error, args) tuple of a refusal, else the model's result."""
@@ -70,11 +73,18 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(
         maker=st.sampled_from(PEOPLE),
         taker=st.sampled_from(PEOPLE),
-        milli_btc=st.integers(-1_500, 1_500).filter(lambda x: x != 0),
-        offset_bp=st.integers(-300, 300),
+        leverage=st.integers(1, 9),
+        buy=st.booleans(),
+        offset_bp=st.integers(-100, 100),
     )
-    def trade_in_band(self, maker, taker, milli_btc, offset_bp):
-        self._trade(maker, taker, milli_btc, offset_bp, False, False)
+    def trade_within_margin(self, maker, taker, leverage, buy, offset_bp):
+        """Sized from the smaller capital of the two at 1x-9x: mostly accepted, so positions exist."""
+        if maker == taker:
+            return
+        capital = min(self.mi.model.account(self._who(who).address).capital for who in (maker, taker))
+        milli_btc = capital * leverage * 1000 // self.mi.index // 2
+        if milli_btc:
+            self._trade(maker, taker, milli_btc if buy else -milli_btc, offset_bp, False, False)
 
     @rule(
         maker=st.sampled_from(PEOPLE),
@@ -86,6 +96,23 @@ class ExchangeMachine(RuleBasedStateMachine):
     )
     def trade_any(self, maker, taker, milli_btc, offset_bp, maker_reduce, taker_reduce):
         self._trade(maker, taker, milli_btc, offset_bp, maker_reduce, taker_reduce)
+
+    @rule(taker=st.sampled_from(PEOPLE), leverage=st.integers(12, 30), buy=st.booleans())
+    def trade_over_leveraged(self, taker, leverage, buy):
+        """An adversarial fill: the taker far past 10x, the richest other account as maker (which
+        can carry it), so only the taker's margin check stands in the way."""
+        capital = {who: self.mi.model.account(self._who(who).address).capital for who in PEOPLE}
+        maker = max((who for who in PEOPLE if who != taker), key=capital.get)
+        milli_btc = capital[taker] * leverage * 1000 // self.mi.index
+        if milli_btc and capital[maker] * 9 * 1000 // self.mi.index >= milli_btc:
+            self._trade(maker, taker, milli_btc if buy else -milli_btc, 0, False, False)
+
+    @rule(who=st.sampled_from(PEOPLE))
+    def withdraw_everything(self, who):
+        """All of the capital: refused with an open position (initial margin), allowed flat."""
+        amount = self.mi.model.account(self._who(who).address).capital // self.mi.model.collateral_scale
+        note(f"withdraw all {who}: {amount} units")
+        self._count("withdraw", self.mi.withdraw(self._who(who), amount))
 
     def _trade(self, maker, taker, milli_btc, offset_bp, maker_reduce, taker_reduce):
         if maker == taker:
