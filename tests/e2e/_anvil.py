@@ -111,7 +111,8 @@ class Chain:
     def _send(self, tx: dict, key: str):
         account = Account.from_key(key)
         tx = {**tx, "from": account.address, "nonce": self.nonce(account.address), "chainId": self.w3.eth.chain_id}
-        tx["gas"] = self.w3.eth.estimate_gas(tx)
+        # Headroom: an estimate at the head block can be short when the next block accrues funding.
+        tx["gas"] = self.w3.eth.estimate_gas(tx) * 13 // 10 + 20_000
         tx["gasPrice"] = self.w3.eth.gas_price
         signed = account.sign_transaction(tx)
         receipt = self.w3.eth.wait_for_transaction_receipt(self.w3.eth.send_raw_transaction(signed.raw_transaction))

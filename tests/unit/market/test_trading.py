@@ -105,11 +105,14 @@ def test_settle_funding__pays_size_times_index_change(funded, alice, bob, carol,
     ex = funded
     ex.trade(alice, bob, WAD, 60_000 * WAD)
     ex.funding.recordQuote(ex.market_id, 60_590 * WAD, 60_610 * WAD, sender=matcher)  # premium +600
+    cranked_at = chain.blocks.head.timestamp + 10
+    chain.pending_timestamp = cranked_at  # explicit block times: exactly 8 h between the two
     ex.funding.crank(ex.market_id, sender=bob)
     rate = ex.funding.fundingRate(ex.market_id)
     # P = 600 / 60,000 = 1 %; F = P + clamp(0.01 % - P, -0.05 %, 0.05 %) = 0.95 % per 8 h
     assert rate == 95 * 10**14
-    chain.pending_timestamp = chain.blocks.head.timestamp + 8 * 3600
+    assert chain.blocks.head.timestamp == cranked_at
+    chain.pending_timestamp = cranked_at + 8 * 3600
     snapshot_alice = ex.market.positionOf(alice)[2]
     receipt = ex.market.settleFunding(alice, sender=carol)
     index = ex.funding.fundingIndex(ex.market_id)
