@@ -51,7 +51,7 @@ def cli(network, start, end, hours, seed, n_accounts, quick, out_dir):
     for line in result.summary:
         console.print("  " + line)
     for check in result.checks:
-        console.print(("  [green]" if check.ok else "  [red]") + str(check) + "[/]")
+        console.print(("  [green]" if check.ok else "  [red]") + check.line() + "[/]", markup=True)
     console.print(f"  chart {out / 'chart.png'}, hourly figures {out / 'hourly.csv'}")
     if not result.ok:
         sys.exit(1)

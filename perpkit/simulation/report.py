@@ -71,13 +71,3 @@ def write_chart(records: list[HourRecord], liquidation_times: dict[str, list[int
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
     plt.close(fig)
-
-
-@dataclass
-class CheckLine:
-    name: str
-    value: str
-    ok: bool
-
-    def __str__(self) -> str:
-        return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.value}"

@@ -16,12 +16,12 @@ from perpkit.engine.book import TimeInForce
 from perpkit.engine.chain import ApeChain
 from perpkit.engine.engine import Engine, EngineConfig
 from perpkit.errors import ErrorDecoder
-from perpkit.invariants import check_market
+from perpkit.invariants import Check, check_market
 from perpkit.keeper import Keeper, handles_from_record
 from perpkit.orders import Order, sign_order
 from perpkit.simulation.agents import Intent, MarketMaker, make_takers
 from perpkit.simulation.prices import Candle
-from perpkit.simulation.report import CheckLine, HourRecord
+from perpkit.simulation.report import HourRecord
 
 WAD = 10**18
 MARKETS = ("BTC-USD", "ETH-USD")
@@ -52,7 +52,7 @@ class Agent:
 @dataclass
 class SimResult:
     records: list[HourRecord]
-    checks: list[CheckLine]
+    checks: list[Check]
     summary: list[str]
     liquidation_times: dict[str, list[int]]
 
@@ -255,26 +255,26 @@ class Simulation:
         head = self.chain.blocks.head.number
         return list(getattr(self.markets[name], event).range(self.start_block, head + 1))
 
-    def _checks(self) -> list[CheckLine]:
+    def _checks(self) -> list[Check]:
         checks = []
         everyone = [a.account.address for a in self.agents] + [self.keeper_account.address]
         for name in MARKETS:
             market, token = self.markets[name], self.tokens[name]
             for c in check_market(market, token, everyone):
-                checks.append(CheckLine(f"{name} {c.name}", c.detail, c.ok))
+                checks.append(Check(f"{name} {c.name}", c.ok, c.detail))
             payments = [log.payment for log in self._logs(name, "FundingSettled")]
             pending, open_accounts = self._pending_funding(name, everyone)
             total, bound = sum(payments) + pending, len(payments) + open_accounts
-            checks.append(CheckLine(
+            checks.append(Check(
                 f"{name} funding zero-sum (dust to the market)",
-                f"{len(payments)} settled + {open_accounts} pending payments sum to {total} wei, within [0, {bound}]",
                 0 <= total <= bound,
+                f"{len(payments)} settled + {open_accounts} pending payments sum to {total} wei, within [0, {bound}]",
             ))
         over = [w for w in self.withdrawals if w[2] > w[3]]
-        checks.append(CheckLine(
+        checks.append(Check(
             "no account withdrew more than its equity",
-            f"{len(self.withdrawals)} withdrawals, {len(over)} above equity",
             not over,
+            f"{len(self.withdrawals)} withdrawals, {len(over)} above equity",
         ))
         return checks
 

@@ -11,7 +11,7 @@ def test_simulation__quick_crash_window_passes_its_report(project, chain, accoun
     sim = Simulation(project, chain, accounts, SimConfig(candles, accounts=12, seed=1, out_dir=tmp_path))
     result = sim.run()
 
-    failed = [str(c) for c in result.checks if not c.ok]
+    failed = [c.line() for c in result.checks if not c.ok]
     assert not failed, failed
     assert len(result.checks) == 15  # 7 per market and the withdrawal check
     assert len(result.records) == 2 * 24
