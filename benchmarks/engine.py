@@ -38,7 +38,8 @@ if str(ROOT) not in sys.path:
 from perpkit.engine import ApeChain, Engine, EngineConfig, OrderBook, TimeInForce  # noqa: E402
 from perpkit.engine.engine import OrderHasher, recover_signer  # noqa: E402
 from perpkit.orders import Order, sign_order  # noqa: E402
-from tests.conftest import BTC_PRICE, FEED_DECIMALS, WAD, funding_params, market_params  # noqa: E402
+from benchmarks.gas import deploy_exchange  # noqa: E402
+from tests.conftest import BTC_PRICE, WAD  # noqa: E402
 
 USDC = 10**6
 MID = BTC_PRICE  # USD
@@ -117,21 +118,6 @@ def _trader(i: int) -> tuple[str, bytes]:
     return Account.from_key(key).address, key
 
 
-def _deploy(project, owner, matcher):
-    """What the `make_exchange` fixture deploys, with its defaults (6-decimal USDC, BTC at 60,000)."""
-    factory = owner.deploy(project.PerpMarketFactory)
-    router = owner.deploy(project.PerpRouter, owner, factory)
-    funding = project.FundingRate.at(router.fundingRate())
-    token = owner.deploy(project.MockERC20, "USD Coin", "USDC", 6)
-    feed = owner.deploy(project.MockV3Aggregator, FEED_DECIMALS, BTC_PRICE * 10**FEED_DECIMALS)
-    oracle = owner.deploy(project.ChainlinkOracle, feed, 86_400, "0x" + "00" * 20, 0)
-    router.createMarket(token, oracle, market_params(), funding_params(), sender=owner)
-    market = project.PerpMarket.at(router.markets(0))
-    router.setMatcher(matcher, sender=owner)
-    router.setSampler(matcher, sender=owner)
-    return router, funding, market, token
-
-
 def bench_settlement(batch_sizes: list[int], steps_tracing: bool) -> list[dict]:
     from ape import accounts, chain, networks, project
     from ape_foundry.provider import FoundryProvider
@@ -143,7 +129,8 @@ def bench_settlement(batch_sizes: list[int], steps_tracing: bool) -> list[dict]:
     try:
         with networks.ethereum.local.use_provider("foundry"):
             owner, matcher = accounts.test_accounts[0], accounts.test_accounts[5]
-            router, funding, market, token = _deploy(project, owner, matcher)
+            ex = deploy_exchange(project, chain, owner, matcher, matcher)  # the gas benchmark's suite
+            router, funding, market, token = ex.router, ex.funding, ex.market, ex.token
             makers = [_trader(i) for i in range(8)]
             taker = _trader(99)
             total = 10_000_000 * USDC
