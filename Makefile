@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APE := .venv/bin/ape
 
-.PHONY: setup test demo demo-quick compile fuzz-deep fuzz-replay clean
+.PHONY: setup test demo demo-quick compile fuzz-deep fuzz-replay bench-fuzz clean
 
 setup:
 	@bash tools/setup.sh
@@ -26,17 +26,24 @@ demo: compile
 demo-quick: compile
 	PERPKIT_FAST_ANVIL=1 $(APE) run simulate --quick
 
-# Deep fuzzing: the state machines with the `deep` hypothesis profile, its own seed and budget.
-# make fuzz-deep SEED=7 EXAMPLES=400 STEPS=40 ; a failure prints its steps; rerun it with
-# make fuzz-replay SEED=<the seed it printed>.
+# Deep fuzzing: the state machine in process (pyrevm) for MINUTES, rounds of EXAMPLES examples of
+# STEPS steps, round k seeded SEED*1000+k. A failure prints its steps and the round's seed; then
+# make fuzz-replay SEED=<that seed> reruns the round in process and confirms it on Anvil.
 SEED ?= 0
-EXAMPLES ?= 400
-STEPS ?= 40
+MINUTES ?= 60
+EXAMPLES ?= 50
+STEPS ?= 50
 fuzz-deep: compile
-	HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=$(EXAMPLES) FUZZ_STEPS=$(STEPS) $(APE) test tests/fuzz -s --hypothesis-seed=$(SEED)
+	.venv/bin/python -m tests.fuzz.campaign --seed $(SEED) --minutes $(MINUTES) --examples $(EXAMPLES) --steps $(STEPS)
 
 fuzz-replay: compile
-	HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=$(EXAMPLES) FUZZ_STEPS=$(STEPS) $(APE) test tests/fuzz -s --hypothesis-seed=$(SEED)
+	-.venv/bin/python -m tests.fuzz.campaign --replay $(SEED) --examples $(EXAMPLES) --steps $(STEPS)
+	HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=$(EXAMPLES) FUZZ_STEPS=$(STEPS) FUZZ_REPLAY_SEED=$(SEED) \
+		$(APE) test tests/fuzz/test_exchange_machine.py -k anvil -s
+
+# Speed of the fuzz suite: the machine on Anvil and in process, and forge's invariant runner.
+bench-fuzz: compile
+	.venv/bin/python benchmarks/fuzz.py
 
 clean:
 	rm -rf .venv node_modules .build .solcx .cache

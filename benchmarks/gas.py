@@ -19,11 +19,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
-from eth_account import Account
-from perpkit.devkeys import dev_key  # noqa: E402
+from perpkit.devkeys import DevSigner, dev_signer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -31,12 +29,11 @@ if str(ROOT) not in sys.path:
 
 from tests.conftest import (  # noqa: E402  (pure helpers: importing them needs no pytest session)
     BTC_PRICE,
-    FEED_DECIMALS,
     WAD,
     Exchange,
-    funding_params,
-    market_params,
+    ape_deployer,
 )
+from tests.conftest import deploy_exchange as deploy_conftest_exchange  # noqa: E402
 
 USDC = 10**6
 FILL_SIZE = WAD // 100  # 0.01 BTC per fill
@@ -45,35 +42,17 @@ EXPIRY = 2**40  # fixed, so that calldata (and its gas) does not depend on the c
 STEP = 60  # seconds between measured transactions: every one accrues funding
 
 
-@dataclass(frozen=True)
-class Trader:
-    """A signing-only account: traders never send a transaction (they are funded with `depositFor`)."""
-
-    address: str
-    private_key: bytes
-
-
-def trader(i: int) -> Trader:
-    """The i-th benchmark trader: a fixed key of the test mnemonic (`perpkit.devkeys`, ~1 ms each),
-    so that addresses, signatures and gas repeat run to run."""
-    key = dev_key(1_000 + i)  # the test mnemonic's accounts, past the ten role accounts
-    return Trader(Account.from_key(key).address, key)
+def trader(i: int) -> DevSigner:
+    """The i-th benchmark trader: a fixed key of the test mnemonic past the ten role accounts, so
+    that addresses, signatures and gas repeat run to run. Traders never send a transaction (they
+    are funded with `depositFor`)."""
+    return dev_signer(1_000 + i)
 
 
 def deploy_exchange(project, chain, owner, matcher, guardian) -> Exchange:
     """What the `make_exchange` fixture deploys, with its defaults (6-decimal USDC, BTC at 60,000)."""
-    factory = owner.deploy(project.PerpMarketFactory)
-    router = owner.deploy(project.PerpRouter, owner, factory)
-    funding = project.FundingRate.at(router.fundingRate())
-    token = owner.deploy(project.MockERC20, "USD Coin", "USDC", 6)
-    feed = owner.deploy(project.MockV3Aggregator, FEED_DECIMALS, BTC_PRICE * 10**FEED_DECIMALS)
-    oracle = owner.deploy(project.ChainlinkOracle, feed, 86_400, "0x" + "00" * 20, 0)
-    router.createMarket(token, oracle, market_params(), funding_params(), sender=owner)
-    market = project.PerpMarket.at(router.markets(0))
-    router.setMatcher(matcher, sender=owner)
-    router.setSampler(matcher, sender=owner)
-    router.setGuardian(guardian, sender=owner)
-    return Exchange(chain, router, funding, market, 0, token, feed, oracle, owner, matcher)
+    deploy, at = ape_deployer(project, owner)
+    return deploy_conftest_exchange(deploy, at, chain, owner, matcher, guardian)
 
 
 class GasSuite:

@@ -4,6 +4,7 @@ a thousand accounts takes about a second."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from eth_account import Account
@@ -25,3 +26,17 @@ def dev_key(index: int) -> bytes:
 def dev_account(index: int):
     """An eth_account LocalAccount for `index`."""
     return Account.from_key(dev_key(index))
+
+
+@dataclass(frozen=True)
+class DevSigner:
+    """An address and its key: enough to sign orders, and to send transactions in process."""
+
+    address: str
+    private_key: bytes
+
+
+@lru_cache(maxsize=None)
+def dev_signer(index: int) -> DevSigner:
+    key = dev_key(index)
+    return DevSigner(Account.from_key(key).address, key)

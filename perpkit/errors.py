@@ -9,54 +9,80 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from eth_abi import decode as abi_decode
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 _ANVIL_CUSTOM = re.compile(r"custom error (0x[0-9a-fA-F]{8}):\s?(.*)", re.DOTALL)
 _HEX_DATA = re.compile(r"(0x[0-9a-fA-F]{8,})")
 
 
-def _canonical_type(inp: Mapping) -> str:
+def canonical_type(inp: Mapping) -> str:
+    """The canonical ABI type of a JSON ABI parameter: tuples spelled out, array suffixes kept."""
     typ = inp["type"]
     if typ.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in inp["components"])
+        inner = ",".join(canonical_type(c) for c in inp["components"])
         return f"({inner}){typ[5:]}"
     return typ
 
 
-class ErrorDecoder:
-    """Maps 4-byte selectors to the custom errors declared in a set of ABIs."""
+@dataclass(frozen=True)
+class Revert:
+    """A decoded revert: `name` and named `args` of the error ("" / {} if unknown), and one line."""
 
-    def __init__(self, abis: Iterable[Iterable[Mapping]]):
+    name: str
+    args: Mapping = field(default_factory=dict)
+    text: str = ""
+
+    def __str__(self) -> str:
+        return self.text or self.name or "reverted"
+
+
+_ERROR_STRING, _PANIC = bytes.fromhex("08c379a0"), bytes.fromhex("4e487b71")
+
+
+class ErrorDecoder:
+    """Maps 4-byte selectors to the custom errors declared in a set of ABIs (JSON lists, or ape's
+    ABI objects)."""
+
+    def __init__(self, abis: Iterable[Iterable]):
         self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
         for abi in abis:
             for item in abi:
+                item = item if isinstance(item, Mapping) else item.model_dump(by_alias=True)
                 if item.get("type") != "error":
                     continue
-                types = [_canonical_type(i) for i in item.get("inputs", [])]
+                types = [canonical_type(i) for i in item.get("inputs", [])]
                 names = [i.get("name", "") for i in item.get("inputs", [])]
                 selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
                 self._errors[selector] = (item["name"], names, types)
 
-    def decode(self, data: bytes) -> str:
-        """`Name(arg=value, ...)` for revert `data`; the raw hex where the selector is unknown."""
-        if len(data) < 4:
-            return "reverted without data"
-        if data[:4] == bytes.fromhex("08c379a0"):  # Error(string)
-            return f"reverted: {abi_decode(['string'], data[4:])[0]}"
-        if data[:4] == bytes.fromhex("4e487b71"):  # Panic(uint256)
-            return f"panic 0x{abi_decode(['uint256'], data[4:])[0]:02x}"
+    def parse(self, data: bytes | None) -> Revert:
+        """The error in revert `data`: custom errors by name, `Error(string)` as "Error" and
+        `Panic(uint256)` as "Panic"; addresses checksummed."""
+        if not data or len(data) < 4:
+            return Revert("", {}, "reverted without data")
+        if data[:4] == _ERROR_STRING:
+            message = abi_decode(["string"], data[4:])[0]
+            return Revert("Error", {"message": message}, f"reverted: {message}")
+        if data[:4] == _PANIC:
+            code = abi_decode(["uint256"], data[4:])[0]
+            return Revert("Panic", {"code": code}, f"panic 0x{code:02x}")
         known = self._errors.get(data[:4])
         if known is None:
-            return f"unknown custom error 0x{data.hex()}"
+            return Revert("", {}, f"unknown custom error 0x{data.hex()}")
         name, names, types = known
         try:
             values = abi_decode(types, data[4:])
-        except Exception:  # malformed payload: still name the error
-            return f"{name}(<undecodable 0x{data[4:].hex()}>)"
-        args = ", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values))
-        return f"{name}({args})"
+        except Exception:  # noqa: BLE001 - a malformed payload still names the error
+            return Revert(name, {}, f"{name}(<undecodable 0x{data[4:].hex()}>)")
+        args = {n: (to_checksum_address(v) if t == "address" else v) for n, t, v in zip(names, types, values)}
+        return Revert(name, args, f"{name}({', '.join(f'{k}={_fmt(v)}' for k, v in args.items())})")
+
+    def decode(self, data: bytes | None) -> str:
+        """`Name(arg=value, ...)` for revert `data`; the raw hex where the selector is unknown."""
+        return self.parse(data).text
 
     def describe(self, exc: BaseException) -> str:
         """One line for any exception a contract call or transaction raised."""

@@ -179,28 +179,52 @@ class Exchange:
         self.feed.updateAnswer(int(round(usd * 10**FEED_DECIMALS)), sender=self.owner)
 
 
-@pytest.fixture(scope="session")
-def make_exchange(project, owner, matcher, guardian, chain, make_feed, make_oracle, make_token):
-    """Deploy factory, router (which deploys FundingRate), a collateral token, a BTC feed and
-    oracle, and one market. Roles: `matcher` settles and samples quotes, `guardian` pauses."""
+def deploy_exchange(
+    deploy, at, chain, owner, matcher, guardian, *, decimals=6, params=None, funding=None, price=BTC_PRICE, heartbeat=86_400
+) -> Exchange:
+    """Factory, router (which deploys FundingRate), a collateral token, a BTC feed and oracle, and
+    one market; `matcher` settles and samples quotes, `guardian` pauses. The one deployment
+    sequence of the tests, the benchmarks and the in-process fuzz suite: `deploy(name, *args)` and
+    `at(name, address)` come from the chain (ape's project, or `perpkit.evm.InProcessChain`)."""
+    factory = deploy("PerpMarketFactory")
+    router = deploy("PerpRouter", owner, factory)
+    funding_rate = at("FundingRate", router.fundingRate())
+    name, symbol = ("USD Coin", "USDC") if decimals == 6 else ("Frax", "FRAX")
+    token = deploy("MockERC20", name, symbol, decimals)
+    feed = deploy("MockV3Aggregator", FEED_DECIMALS, price * 10**FEED_DECIMALS)
+    oracle = deploy("ChainlinkOracle", feed, heartbeat, ZERO_ADDRESS, 0)
+    router.createMarket(token, oracle, params or market_params(), funding or funding_params(), sender=owner)
+    market_id = router.marketCount() - 1
+    market = at("PerpMarket", router.markets(market_id))
+    router.setMatcher(matcher, sender=owner)
+    router.setSampler(matcher, sender=owner)
+    router.setGuardian(guardian, sender=owner)
+    return Exchange(chain, router, funding_rate, market, market_id, token, feed, oracle, owner, matcher)
 
-    def make(decimals=6, params=None, funding=None, price=BTC_PRICE, heartbeat=86_400, factory_container=None):
-        # factory_container: a PerpMarketFactory built from other sources (the fuzz mutation test)
-        factory = owner.deploy(factory_container or project.PerpMarketFactory)
-        router = owner.deploy(project.PerpRouter, owner, factory)
-        funding_rate = project.FundingRate.at(router.fundingRate())
-        token = make_token("USD Coin" if decimals == 6 else "Frax", "USDC" if decimals == 6 else "FRAX", decimals)
-        feed = make_feed(FEED_DECIMALS, price * 10**FEED_DECIMALS)
-        oracle = make_oracle(feed, heartbeat)
-        receipt = router.createMarket(
-            token, oracle, params or market_params(), funding or funding_params(), sender=owner
-        )
-        market_id = receipt.return_value[0] if receipt.return_value else router.marketCount() - 1
-        market = project.PerpMarket.at(router.markets(market_id))
-        router.setMatcher(matcher, sender=owner)
-        router.setSampler(matcher, sender=owner)
-        router.setGuardian(guardian, sender=owner)
-        return Exchange(chain, router, funding_rate, market, market_id, token, feed, oracle, owner, matcher)
+
+def ape_deployer(project, owner, containers=None):
+    """`deploy` and `at` for `deploy_exchange` over ape's project; `containers` overrides some
+    contracts by name (a PerpMarketFactory built from mutated sources, say)."""
+    containers = containers or {}
+
+    def deploy(name, *args):
+        return owner.deploy(containers.get(name) or getattr(project, name), *args)
+
+    def at(name, address):
+        return getattr(project, name).at(address)
+
+    return deploy, at
+
+
+@pytest.fixture(scope="session")
+def make_exchange(project, owner, matcher, guardian, chain):
+    """`deploy_exchange` on Anvil, with the session's role accounts."""
+
+    def make(factory_container=None, **kw):
+        # factory_container: a PerpMarketFactory built from other sources
+        containers = {"PerpMarketFactory": factory_container} if factory_container else None
+        deploy, at = ape_deployer(project, owner, containers)
+        return deploy_exchange(deploy, at, chain, owner, matcher, guardian, **kw)
 
     return make
 

@@ -18,20 +18,10 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
 
+from perpkit.errors import ErrorDecoder, Revert  # Revert is part of this interface
+
 CANCELLED = 2**256 - 1  # router.filled(hash) of a cancelled order
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
-
-
-@dataclass(frozen=True)
-class Revert:
-    """A decoded revert: `name` and named `args` of the custom error ("" / {} if unknown)."""
-
-    name: str
-    args: Mapping = field(default_factory=dict)
-    text: str = ""
-
-    def __str__(self) -> str:
-        return self.text or self.name or "reverted"
 
 
 @dataclass(frozen=True)
@@ -92,47 +82,6 @@ class ChainAdapter(Protocol):
     def record_quote(self, market_id: int, bid: int, ask: int) -> Receipt: ...
 
 
-class ErrorTable:
-    """Custom errors by selector, decoded to a name and named arguments."""
-
-    def __init__(self, abis: Iterable[Iterable]):
-        self._errors: dict[bytes, tuple[str, list[str], list[str]]] = {}
-        for abi in abis:
-            for item in abi:
-                item = item if isinstance(item, Mapping) else item.model_dump(by_alias=True)
-                if item.get("type") != "error":
-                    continue
-                types = [_canonical(i) for i in item.get("inputs", [])]
-                names = [i.get("name", "") for i in item.get("inputs", [])]
-                self._errors[keccak(text=f"{item['name']}({','.join(types)})")[:4]] = (item["name"], names, types)
-
-    def decode(self, data: bytes | None) -> Revert:
-        if not data or len(data) < 4:
-            return Revert("", {}, "reverted without data")
-        known = self._errors.get(data[:4])
-        if known is None:
-            return Revert("", {}, f"unknown error 0x{data.hex()}")
-        name, names, types = known
-        try:
-            values = abi_decode(types, data[4:])
-        except Exception:  # noqa: BLE001 - a malformed payload still names the error
-            return Revert(name, {}, f"{name}(<undecodable>)")
-        args = {n: (to_checksum_address(v) if t == "address" else v) for n, t, v in zip(names, types, values)}
-        text = f"{name}({', '.join(f'{k}={_fmt(v)}' for k, v in args.items())})"
-        return Revert(name, args, text)
-
-
-def _canonical(inp: Mapping) -> str:
-    typ = inp["type"]
-    if typ.startswith("tuple"):
-        return "(" + ",".join(_canonical(c) for c in inp["components"]) + ")" + typ[5:]
-    return typ
-
-
-def _fmt(v) -> str:
-    return "0x" + v.hex() if isinstance(v, bytes) else str(v)
-
-
 class RpcError(RuntimeError):
     """A JSON-RPC error reply; `data` is the revert data when the node sent it."""
 
@@ -183,7 +132,7 @@ class ApeChain:
         self.router_address = router.address
         self.chain_id = router.provider.chain_id
         contracts = [router, *self._markets.values(), *([funding] if funding is not None else [])]
-        self.errors = ErrorTable([c.contract_type.abi for c in contracts] + list(extra_abis))
+        self.errors = ErrorDecoder([c.contract_type.abi for c in contracts] + list(extra_abis))
 
     # ------------------------------------------------------------------ plumbing
 
@@ -224,7 +173,7 @@ class ApeChain:
         if not isinstance(result, RpcError):
             return None
         if result.data is not None:
-            return self.errors.decode(result.data)
+            return self.errors.parse(result.data)
         return Revert("", {}, result.message)
 
     def _send(self, handler, *args, sender) -> Receipt:

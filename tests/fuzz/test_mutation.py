@@ -1,18 +1,20 @@
-"""The fuzz suite can fail: the same state machine, within the `ci` budget, finds bugs planted in
-PerpMarket. Each mutant is the real source with one line changed, compiled with the project's
-solc (tools/solc.js) into its own PerpMarketFactory, and deployed behind the real router."""
+"""The fuzz suite can fail: the same state machine, within the `ci-inprocess` budget, finds bugs
+planted in PerpMarket. Each mutant is the real source with one line changed, compiled with the
+project's solc (tools/solc.js) into its own PerpMarketFactory, and deployed behind the real router
+on the in-process EVM. Examples are derandomized, so the proof is the same every run."""
 
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from ape.contracts import ContractContainer
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from tests.fuzz.test_exchange_machine import ExchangeMachine
-from tests.mirror import build_error_table
+from perpkit.evm import InProcessChain
+from tests.fuzz.conftest import inprocess_profile
+from tests.fuzz.machine import PEOPLE, machine_for
+from tests.fuzz.suites import inprocess_suite, role
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,10 +29,16 @@ MUTANTS = {
         "        if (open) _requireMargin(account, a, pr.mark, true);\n",
         "",
     ),
+    # Funding rounds in the trader's favour: a payer pays the floor, not the ceiling.
+    "funding rounded for the trader": (
+        "        int256 payment = size.mulDivCeil(cumulative - snapshot, INDEX_SCALE);\n",
+        "        int256 payment = size.mulDivFloor(cumulative - snapshot, INDEX_SCALE);\n",
+    ),
 }
 
 
-def _compile_factory(project, original: str, mutated: str) -> ContractContainer:
+def _compile_factory(original: str, mutated: str) -> bytes:
+    """The creation code of a PerpMarketFactory whose PerpMarket has `original` replaced."""
     sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in (ROOT / "contracts").rglob("*.sol")}
     market = sources["contracts/PerpMarket.sol"]["content"]
     assert market.count(original) == 1, "the mutation no longer matches PerpMarket.sol"
@@ -51,28 +59,16 @@ def _compile_factory(project, original: str, mutated: str) -> ContractContainer:
     result = json.loads(out.stdout)
     errors = [e["formattedMessage"] for e in result.get("errors", []) if e["severity"] == "error"]
     assert not errors, errors
-    code = result["contracts"]["contracts/PerpMarketFactory.sol"]["PerpMarketFactory"]["evm"]["bytecode"]["object"]
-    base = project.PerpMarketFactory.contract_type
-    contract_type = base.model_copy(
-        update={"deployment_bytecode": base.deployment_bytecode.model_copy(update={"bytecode": "0x" + code})}
-    )
-    return ContractContainer(contract_type)
+    return bytes.fromhex(result["contracts"]["contracts/PerpMarketFactory.sol"]["PerpMarketFactory"]["evm"]["bytecode"]["object"])
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_state_machine__finds_a_planted_bug(mutant, project, chain, make_exchange, alice, bob, carol, keeper):
-    factory = _compile_factory(project, *MUTANTS[mutant])
-    ExchangeMachine.ex = make_exchange(factory_container=factory)
-    ExchangeMachine.chain = chain
-    ExchangeMachine.table = build_error_table(project)
-    ExchangeMachine.accounts = {"alice": alice, "bob": bob, "carol": carol, "keeper": keeper}
-    ExchangeMachine.snapshot = chain.snapshot()
-    ExchangeMachine.stats = {}
+def test_state_machine__finds_a_planted_bug(mutant):
+    chain = InProcessChain.from_build()
+    suite = inprocess_suite(chain, factory_bytecode=_compile_factory(*MUTANTS[mutant]))
+    machine = machine_for(chain, suite, {p: role(p) for p in PEOPLE}, role("guardian"))
     with pytest.raises(AssertionError):
-        # derandomize: the same examples every run, so the proof is not a matter of luck
-        run_state_machine_as_test(
-            ExchangeMachine, settings=settings(settings.get_profile("ci"), phases=_no_shrink(), derandomize=True)
-        )
+        run_state_machine_as_test(machine, settings=settings(inprocess_profile(), phases=_no_shrink(), derandomize=True))
 
 
 def _no_shrink():
