@@ -131,13 +131,21 @@ class Mirror:
         mk = ex.order(maker, size, price, reduce_only=maker_reduce_only)
         tk = ex.order(taker, -size, price, reduce_only=taker_reduce_only)
         fill = ex.fill(mk, tk, abs(size), maker, taker)
-        trade = M.Trade(maker.address, taker.address, size, price, maker_reduce_only, taker_reduce_only)
+        return self.settle_fill(fill, [self.model_trade(maker, taker, size, price, maker_reduce_only, taker_reduce_only)])
+
+    @staticmethod
+    def model_trade(maker, taker, size: int, price: int, maker_reduce_only=False, taker_reduce_only=False) -> M.Trade:
+        """The model's view of a fill: the maker's signed size at the maker's price."""
+        return M.Trade(maker.address, taker.address, size, price, maker_reduce_only, taker_reduce_only)
+
+    def settle_fill(self, fill: tuple, trades: list):
+        """`settle([fill])` by the matcher; `trades` is what the model executes."""
         return self._act(
-            ex.router,
+            self.ex.router,
             "settle",
             ([fill],),
-            ex.matcher,
-            lambda now, block: self.model.execute_trades([trade], self.index, now),
+            self.ex.matcher,
+            lambda now, block: self.model.execute_trades(trades, self.index, now),
         )
 
     def liquidate(self, liquidator, who, amount: int):

@@ -154,9 +154,14 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(market=st.sampled_from(MARKETS), who=st.sampled_from(PEOPLE))
     def withdraw_everything(self, market, who):
         """All of the capital: refused with an open position (initial margin), allowed flat."""
-        amount = self._capital(market, who) // self.mirrors[market].model.collateral_scale
+        mi = self.mirrors[market]
+        account = mi.model.account(self._who(who).address)
+        amount = account.capital // mi.model.collateral_scale
         note(f"[{market}] withdraw all {who}: {amount} units")
-        self._count("withdraw", self.mirrors[market].withdraw(self._who(who), amount))
+        result = mi.withdraw(self._who(who), amount)
+        self._count("withdraw", result)
+        if account.size == 0 and amount > 0:  # invariant 6: a flat account can always leave
+            assert not _refused(result), f"a flat account could not withdraw all its capital: {result}"
 
     def _price(self, market, offset_bp) -> int:
         return self.mirrors[market].index * (10_000 + offset_bp) // 10_000 // 10**16 * 10**16
@@ -191,6 +196,35 @@ class ExchangeMachine(RuleBasedStateMachine):
         name, args = decode_revert(refusal, mi.table)
         order_hash = ex.router.hashOrder(mk.as_tuple())
         assert (name, args[0]) == (("OrderIsCancelled", order_hash) if how == "cancelled" else ("OrderExpired", order_hash))
+        self._count(f"{how} order", (name, args))
+
+    @rule(market=st.sampled_from(MARKETS), maker=st.sampled_from(PEOPLE), taker=st.sampled_from(PEOPLE),
+          first_tenths=st.integers(1, 10), extra=st.integers(1, 10**15))
+    def overfill(self, market, maker, taker, first_tenths, extra):
+        """Invariant 8: an order filled in part is never filled past its size. The first fill takes
+        tenths of the maker's order through the mirror; a second fill of the rest plus `extra` is
+        refused with the order's hash, the amount and what remains."""
+        if maker == taker:
+            return
+        mi = self.mirrors[market]
+        ex, maker_acct, taker_acct = mi.ex, self._who(maker), self._who(taker)
+        price, size = self._price(market, 0), WAD // 100
+        mk = ex.order(maker_acct, size, price)
+        first = size * first_tenths // 10
+        note(f"[{market}] overfill {maker}'s order of {size} by {taker}: {first}, then the rest + {extra}")
+        trade = mi.model_trade(maker_acct, taker_acct, first, price)
+        tk = ex.order(taker_acct, -first, price)
+        if _refused(mi.settle_fill(ex.fill(mk, tk, first, maker_acct, taker_acct), [trade])):
+            return
+        amount = size - first + extra
+        tk2 = ex.order(taker_acct, -amount, price)
+        head = self.chain.blocks.head
+        refusal = attempt(self.chain, ex.router, "settle", ([ex.fill(mk, tk2, amount, maker_acct, taker_acct)],),
+                          ex.matcher, head.number + 1, head.timestamp + 1)
+        assert refusal is not None, "an order was filled past its size"
+        expected = ("FillExceedsOrder", (ex.router.hashOrder(mk.as_tuple()), amount, size - first))
+        self._count("overfill", decode_revert(refusal, mi.table))
+        assert decode_revert(refusal, mi.table) == expected
 
     # ------------------------------------------------------------ prices and time
 
@@ -269,7 +303,22 @@ class ExchangeMachine(RuleBasedStateMachine):
         size = abs(mi.model.account(self._who(victim).address).size)
         amount = size * quarters // 4 if size else WAD
         note(f"[{market}] liquidate {victim} by {liquidator}: {amount}")
-        self._count("liquidate", mi.liquidate(self._who(liquidator), self._who(victim), amount))
+        self._liquidate(market, liquidator, victim, amount)
+
+    def _liquidate(self, market, liquidator, victim, amount):
+        """Invariant 7: a partial liquidation of an account with non-negative value never lowers
+        its margin ratio (value / maintenance). Below zero it cannot be kept: a smaller position
+        divides the same deficit by less."""
+        mi, who = self.mirrors[market], self._who(victim).address
+        now = self.chain.blocks.head.timestamp + 1
+        value, maintenance = mi.model.account_value(who, mi.index, now), mi.model.margin_requirements(who, mi.index)[1]
+        result = mi.liquidate(self._who(liquidator), self._who(victim), amount)
+        self._count("liquidate", result)
+        if _refused(result) or mi.model.account(who).size == 0 or value < 0:
+            return
+        value_after, maintenance_after = mi.model.account_value(who, mi.index, now), mi.model.margin_requirements(who, mi.index)[1]
+        assert value_after * maintenance >= value * maintenance_after, (
+            f"partial liquidation lowered the margin ratio: {value}/{maintenance} -> {value_after}/{maintenance_after}")
 
     @rule(market=st.sampled_from(MARKETS), victim=st.sampled_from(PEOPLE), liquidator=st.sampled_from(PEOPLE),
           quarters=st.integers(1, 4), overshoot_bp=st.sampled_from([0, 50, 500]))
@@ -290,7 +339,7 @@ class ExchangeMachine(RuleBasedStateMachine):
             return
         note(f"[{market}] crash to {index} against {victim}, liquidated by {liquidator} ({quarters}/4)")
         mi.set_price(Decimal(index) / WAD)
-        self._count("liquidate", mi.liquidate(self._who(liquidator), self._who(victim), abs(account.size) * quarters // 4))
+        self._liquidate(market, liquidator, victim, abs(account.size) * quarters // 4)
 
     # ------------------------------------------------------------ governance
 
