@@ -103,7 +103,8 @@ class Method:
         return data
 
     def decode_output(self, raw: bytes):
-        values = self.decode_values(raw)
+        """As ape returns it: one value unwrapped, a struct with field names, addresses checksummed."""
+        values = _checksummed(self.decode_values(raw))
         if self._struct is not None:
             return self._struct(*values[0])
         return values[0] if len(values) == 1 else values
@@ -131,6 +132,14 @@ class Method:
         return self.decode_output(
             self.contract.chain.call(self.contract.address, self.encode_input(*args), sender, static=self.is_view)
         )
+
+
+def _checksummed(values):
+    if isinstance(values, tuple):
+        return tuple(_checksummed(v) for v in values)
+    if isinstance(values, str) and len(values) == 42 and values.startswith("0x"):
+        return to_checksum_address(values)
+    return values
 
 
 def _freeze(value):

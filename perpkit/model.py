@@ -523,13 +523,15 @@ class MarketState:
     def open_interest(self) -> tuple[int, int]:
         return self.longs, self.shorts
 
-    def account_value(self, account: str, index: int, now: int) -> int:
-        """capital + haircut(pnl + unrealised at mark - pending funding); pending rounded up."""
+    def account_value(self, account: str, index: int, now: int, h: int | None = None) -> int:
+        """capital + haircut(pnl + unrealised at mark - pending funding); pending rounded up.
+        `h`: value at that haircut instead of the market's current one."""
         a = self.accounts.get(account, Account())
+        h = self.haircut() if h is None else h
         if a.size == 0:
-            return a.capital + effective_pnl(a.pnl, self.haircut())
+            return a.capital + effective_pnl(a.pnl, h)
         mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
-        return self._value_with_pending(a, mark, cumulative, self.haircut())
+        return self._value_with_pending(a, mark, cumulative, h)
 
     def health_of(self, accounts: list[str], index: int, now: int) -> tuple[list[int], list[int], list[int]]:
         """(sizes, values, maintenance) like `healthOf`: prices read once, pending funding included

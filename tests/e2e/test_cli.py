@@ -133,7 +133,7 @@ REFUSALS = {
     "unknown-market": (["--account", "TEST::3", "deposit", "DOGE-USD", "1"],
                        "Error: unknown market 'DOGE-USD' on chain 31337 (markets: BTC-USD, ETH-USD)"),
     "revert-decoded": (["--account", "TEST::3", "withdraw", "BTC-USD", "1"],
-                       f"Error: InsufficientCapital(account={CAROL.lower()}, amount={W}, available=0)"),
+                       f"Error: InsufficientCapital(account={CAROL}, amount={W}, available=0)"),
     "margin-short": (["--account", "TEST::3", "order", "BTC-USD", "1", "--price", "60000", "--leverage", "5"],
                      "Error: margin too low: BTC-USD account value 0.00 USD cannot carry +1 at 60,000.00 at 5x "
                      "(needs 12,030.00 USD); deposit 12,030 USDC more"),

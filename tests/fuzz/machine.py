@@ -308,15 +308,24 @@ class ExchangeMachine(RuleBasedStateMachine):
     def _liquidate(self, market, liquidator, victim, amount):
         """Invariant 7: a partial liquidation of an account with non-negative value never lowers
         its margin ratio (value / maintenance). Below zero it cannot be kept: a smaller position
-        divides the same deficit by less."""
+        divides the same deficit by less.
+
+        Measured at the haircut before the liquidation. The liquidation realises the closed part's
+        PnL; realised profit that no realised loss backs yet lowers `h` for every winner, and with
+        it this account's value. That effect of the haircut design breaks the ratio (the deep
+        campaign found it: tests/unit/market/test_liquidation_haircut.py keeps the case as a strict
+        xfail until the design changes); what is asserted here is that the liquidation's own
+        mechanics (fee capped at the closed share of the value, takeover at mark) never do."""
         mi, who = self.mirrors[market], self._who(victim).address
         now = self.chain.blocks.head.timestamp + 1
+        h = mi.model.haircut()
         value, maintenance = mi.model.account_value(who, mi.index, now), mi.model.margin_requirements(who, mi.index)[1]
         result = mi.liquidate(self._who(liquidator), self._who(victim), amount)
         self._count("liquidate", result)
         if _refused(result) or mi.model.account(who).size == 0 or value < 0:
             return
-        value_after, maintenance_after = mi.model.account_value(who, mi.index, now), mi.model.margin_requirements(who, mi.index)[1]
+        value_after = mi.model.account_value(who, mi.index, now, h=h)
+        maintenance_after = mi.model.margin_requirements(who, mi.index)[1]
         assert value_after * maintenance >= value * maintenance_after, (
             f"partial liquidation lowered the margin ratio: {value}/{maintenance} -> {value_after}/{maintenance_after}")
 
