@@ -63,6 +63,11 @@ library FixedPointMath {
         return int128(x);
     }
 
+    function toInt152(int256 x) internal pure returns (int152) {
+        if (x > type(int152).max || x < type(int152).min) revert ValueOverflow(x);
+        return int152(x);
+    }
+
     function toUint128(uint256 x) internal pure returns (uint128) {
         if (x > type(uint128).max) revert ValueOverflow(int256(x));
         return uint128(x);
