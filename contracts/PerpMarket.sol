@@ -175,21 +175,31 @@ contract PerpMarket is IPerpMarket {
         pr.paused = paused;
         MarketParams memory p = _params;
         Totals memory g = _loadTotals(ALL);
+        // two account buffers for the whole batch, refilled for each fill
+        Account memory maker;
+        Account memory taker;
         for (uint256 i; i < trades.length; ++i) {
-            _executeTrade(trades[i], pr, p, g);
+            _executeTrade(trades[i], pr, p, g, maker, taker);
         }
         _storeTotals(g, ALL);
     }
 
     /// @dev One fill: band, maker side, taker side, open-interest cap, then both margin checks.
-    function _executeTrade(Trade calldata t, Prices memory pr, MarketParams memory p, Totals memory g) private {
+    function _executeTrade(
+        Trade calldata t,
+        Prices memory pr,
+        MarketParams memory p,
+        Totals memory g,
+        Account memory maker,
+        Account memory taker
+    ) private {
         _checkBand(t.price, pr.index, p.priceBand);
         (uint128 longsBefore, uint128 shortsBefore) = (g.longs, g.shorts);
-        (Account memory maker, bool makerUp) = _applySide(t, true, pr, p, g);
-        (Account memory taker, bool takerUp) = _applySide(t, false, pr, p, g);
-        if (t.taker == t.maker) maker = taker; // the maker's copy predates the taker's side
+        bool makerUp = _applySide(t, true, maker, pr, p, g);
+        bool takerUp = _applySide(t, false, taker, pr, p, g);
         _checkOpenInterest(g, longsBefore, shortsBefore, p.maxOpenInterest);
-        _requireMargin(t.maker, maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
+        // a self-trade: the maker's copy predates the taker's side
+        _requireMargin(t.maker, t.taker == t.maker ? taker : maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
         _requireMargin(t.taker, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
     }
 
@@ -395,6 +405,22 @@ contract PerpMarket is IPerpMarket {
         a.fundingSnapshot = int256(w2);
     }
 
+    /// @dev All three words of `account` into the existing buffer `a` (memory values cleaned as
+    ///      Solidity keeps them: unsigned masked, signed sign-extended).
+    function _loadInto(Account memory a, address account) private view {
+        Account storage s = _accounts[account];
+        assembly ("memory-safe") {
+            let slot := s.slot
+            let w0 := sload(slot)
+            let w1 := sload(add(slot, 1))
+            mstore(a, and(w0, 0xffffffffffffffffffffffffffffffff))
+            mstore(add(a, 0x20), signextend(15, shr(128, w0)))
+            mstore(add(a, 0x40), signextend(15, w1))
+            mstore(add(a, 0x60), signextend(15, shr(128, w1)))
+            mstore(add(a, 0x80), sload(add(slot, 2)))
+        }
+    }
+
     function _loadAccountSnapshot(address account) private view returns (int256) {
         return _accounts[account].fundingSnapshot;
     }
@@ -444,16 +470,20 @@ contract PerpMarket is IPerpMarket {
 
     // ================================================================== internals: trading
 
-    /// @dev One side of a fill: reads the account, applies funding, position, fee and loss settlement,
-    ///      writes it back; returns the account and whether the change increased risk (|size| grew
-    ///      or the sign flipped).
-    function _applySide(Trade calldata t, bool isMaker, Prices memory pr, MarketParams memory p, Totals memory g)
-        private
-        returns (Account memory a, bool riskIncreasing)
-    {
+    /// @dev One side of a fill: reads the account into `a`, applies funding, position, fee and loss
+    ///      settlement, writes it back; returns whether the change increased risk (|size| grew or
+    ///      the sign flipped).
+    function _applySide(
+        Trade calldata t,
+        bool isMaker,
+        Account memory a,
+        Prices memory pr,
+        MarketParams memory p,
+        Totals memory g
+    ) private returns (bool riskIncreasing) {
         address account = isMaker ? t.maker : t.taker;
         int256 delta = isMaker ? t.makerDelta : -t.makerDelta;
-        a = _loadAccount(account, ALL);
+        _loadInto(a, account);
         {
             int256 oldSize = a.size;
             riskIncreasing = _increasesRisk(oldSize, oldSize + delta);

@@ -160,20 +160,21 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
 
     /// @inheritdoc IPerpRouter
     function hashOrder(Order calldata order) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    ORDER_TYPEHASH,
-                    order.trader,
-                    order.marketId,
-                    order.size,
-                    order.limitPrice,
-                    order.nonce,
-                    order.expiry,
-                    order.reduceOnly
-                )
-            )
-        );
+        return _hashTypedDataV4(_structHash(order));
+    }
+
+    /// @dev `keccak256(abi.encode(ORDER_TYPEHASH, order))`, hashed in scratch memory (nothing
+    ///      allocated): an Order is seven static words in calldata, copied as they are once the
+    ///      address and the bool are checked canonical, as the ABI decoder would check them.
+    function _structHash(Order calldata order) private pure returns (bytes32 structHash) {
+        bytes32 typeHash = ORDER_TYPEHASH;
+        assembly ("memory-safe") {
+            if or(shr(160, calldataload(order)), gt(calldataload(add(order, 0xc0)), 1)) { revert(0, 0) }
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), order, 0xe0)
+            structHash := keccak256(m, 0x100)
+        }
     }
 
     /// @notice The EIP-712 domain separator (this chain, this router).
@@ -210,7 +211,7 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         Trade[] memory trades = new Trade[](n);
         uint256 runStart;
         for (uint256 i; i < n; ++i) {
-            trades[i] = _validateFill(fills[i]);
+            _validateFill(fills[i], trades[i]);
             if (i + 1 == n || fills[i + 1].maker.marketId != fills[i].maker.marketId) {
                 _market(fills[i].maker.marketId).executeTrades(_slice(trades, runStart, i + 1));
                 runStart = i + 1;
@@ -219,8 +220,8 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     }
 
     /// @dev Every order check: same market, opposite sides, crossing prices, expiry, cancellation,
-    ///      remaining amount and signatures; then records the fill.
-    function _validateFill(Fill calldata f) private returns (Trade memory t) {
+    ///      remaining amount and signatures; then records the fill into `t` (the batch's element).
+    function _validateFill(Fill calldata f, Trade memory t) private {
         Order calldata mk = f.maker;
         Order calldata tk = f.taker;
         if (mk.marketId != tk.marketId) revert MarketMismatch(mk.marketId, tk.marketId);
@@ -233,7 +234,8 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         bytes32 takerHash = _consume(tk, f.takerSignature, f.amount);
         int256 makerDelta = mk.size > 0 ? int256(f.amount) : -int256(f.amount);
         emit Events.OrderFilled(makerHash, takerHash, mk.marketId, mk.trader, tk.trader, makerDelta, mk.limitPrice);
-        return Trade(mk.trader, tk.trader, makerDelta, mk.limitPrice, mk.reduceOnly, tk.reduceOnly);
+        (t.maker, t.taker, t.makerDelta, t.price) = (mk.trader, tk.trader, makerDelta, mk.limitPrice);
+        (t.makerReduceOnly, t.takerReduceOnly) = (mk.reduceOnly, tk.reduceOnly);
     }
 
     function _consume(Order calldata o, bytes calldata signature, uint256 amount) private returns (bytes32 orderHash) {
@@ -251,11 +253,27 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     ///      wallet), or an operator the trader approved.
     ///      The ECDSA recovery comes first: an EOA's own signature then costs no EXTCODESIZE.
     function _isValidSigner(address trader, bytes32 digest, bytes calldata signature) private view returns (bool) {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        (address signer, ECDSA.RecoverError err) = _tryRecover(digest, signature);
         bool recovered = err == ECDSA.RecoverError.NoError;
         if (recovered && signer == trader) return true;
         if (trader.code.length > 0 && SignatureChecker.isValidERC1271SignatureNow(trader, digest, signature)) return true;
         return recovered && isOperator[trader][signer];
+    }
+
+    /// @dev `ECDSA.tryRecover(digest, signature)` read straight from calldata (no copy to memory):
+    ///      65 bytes `r, s, v`, the same checks (length, malleable `s`, zero signer).
+    function _tryRecover(bytes32 digest, bytes calldata signature) private pure returns (address, ECDSA.RecoverError) {
+        if (signature.length != 65) return (address(0), ECDSA.RecoverError.InvalidSignatureLength);
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := calldataload(signature.offset)
+            s := calldataload(add(signature.offset, 0x20))
+            v := byte(0, calldataload(add(signature.offset, 0x40)))
+        }
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
+        return (signer, err);
     }
 
     /// @dev `trades[from:to]`; the whole array when the batch is a single market (the common case).
