@@ -117,15 +117,18 @@ contract PerpMarket is IPerpMarket {
     function deposit(address account, address payer, uint256 amount) external onlyRouter {
         if (amount == 0) revert ZeroAmount();
         uint256 wad = amount * collateralScale;
-        // capital and pnl, vault and capitalTotal: one word each
-        Account memory a = _loadAccount(account, 1);
-        Totals memory g = _loadTotals(1);
+        Account storage a = _accounts[account];
         a.capital = (a.capital + wad).toUint128();
-        g.capitalTotal = (g.capitalTotal + wad).toUint128();
-        g.vault = (g.vault + wad).toUint128();
-        _settleLoss(a, g);
-        _storeAccount(account, a, 1);
-        _storeTotals(g, 1);
+        _totals.capitalTotal = (_totals.capitalTotal + wad).toUint128();
+        _totals.vault = (_totals.vault + wad).toUint128();
+        // only an account in debt has a loss to settle (any other loss was paid from capital)
+        if (a.pnl < 0) {
+            Account memory m = _loadAccount(account, 1);
+            Totals memory g = _loadTotals(1);
+            _settleLoss(m, g);
+            _storeAccount(account, m, 1);
+            _storeTotals(g, 1);
+        }
         emit Events.Deposit(account, payer, amount, wad);
     }
 
@@ -195,12 +198,13 @@ contract PerpMarket is IPerpMarket {
     ) private {
         _checkBand(t.price, pr.index, p.priceBand);
         (uint128 longsBefore, uint128 shortsBefore) = (g.longs, g.shorts);
-        bool makerUp = _applySide(t, true, maker, pr, p, g);
-        bool takerUp = _applySide(t, false, taker, pr, p, g);
+        (address makerAccount, address takerAccount) = (t.maker, t.taker);
+        bool makerUp = _applySide(t, makerAccount, true, maker, pr, p, g);
+        bool takerUp = _applySide(t, takerAccount, false, taker, pr, p, g);
         _checkOpenInterest(g, longsBefore, shortsBefore, p.maxOpenInterest);
-        // a self-trade: the maker's copy predates the taker's side
-        _requireMargin(t.maker, t.taker == t.maker ? taker : maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
-        _requireMargin(t.taker, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
+        if (takerAccount == makerAccount) maker = taker; // a self-trade: the maker's copy predates the taker's side
+        _requireMargin(makerAccount, maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
+        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
     }
 
     /// @inheritdoc IPerpMarket
@@ -386,38 +390,27 @@ contract PerpMarket is IPerpMarket {
 
     // ================================================================== internals: storage
 
-    /// @dev The first `words` storage words of `account` (see `ALL`); the other fields stay zero.
+    /// @dev The first `words` storage words of `account` (see `ALL`) in a new buffer; the other
+    ///      fields stay zero.
     function _loadAccount(address account, uint256 words) private view returns (Account memory a) {
-        Account storage s = _accounts[account];
-        uint256 w0;
-        uint256 w1;
-        uint256 w2;
-        assembly ("memory-safe") {
-            let slot := s.slot
-            w0 := sload(slot)
-            if gt(words, 1) { w1 := sload(add(slot, 1)) }
-            if gt(words, 2) { w2 := sload(add(slot, 2)) }
-        }
-        a.capital = uint128(w0);
-        a.pnl = int128(uint128(w0 >> 128));
-        a.size = int128(uint128(w1));
-        a.openNotional = int128(uint128(w1 >> 128));
-        a.fundingSnapshot = int256(w2);
+        _loadInto(a, account, words);
     }
 
-    /// @dev All three words of `account` into the existing buffer `a` (memory values cleaned as
-    ///      Solidity keeps them: unsigned masked, signed sign-extended).
-    function _loadInto(Account memory a, address account) private view {
+    /// @dev The first `words` storage words of `account` into the buffer `a`, with memory values
+    ///      cleaned as Solidity keeps them (unsigned masked, signed sign-extended).
+    function _loadInto(Account memory a, address account, uint256 words) private view {
         Account storage s = _accounts[account];
         assembly ("memory-safe") {
             let slot := s.slot
-            let w0 := sload(slot)
-            let w1 := sload(add(slot, 1))
-            mstore(a, and(w0, 0xffffffffffffffffffffffffffffffff))
-            mstore(add(a, 0x20), signextend(15, shr(128, w0)))
-            mstore(add(a, 0x40), signextend(15, w1))
-            mstore(add(a, 0x60), signextend(15, shr(128, w1)))
-            mstore(add(a, 0x80), sload(add(slot, 2)))
+            let w := sload(slot)
+            mstore(a, and(w, 0xffffffffffffffffffffffffffffffff)) // capital
+            mstore(add(a, 0x20), signextend(15, shr(128, w))) // pnl
+            if gt(words, 1) {
+                w := sload(add(slot, 1))
+                mstore(add(a, 0x40), signextend(15, w)) // size
+                mstore(add(a, 0x60), signextend(15, shr(128, w))) // openNotional
+            }
+            if gt(words, 2) { mstore(add(a, 0x80), sload(add(slot, 2))) } // fundingSnapshot
         }
     }
 
@@ -428,62 +421,57 @@ contract PerpMarket is IPerpMarket {
     /// @dev Writes the first `words` storage words of `account` from `a`.
     function _storeAccount(address account, Account memory a, uint256 words) private {
         Account storage s = _accounts[account];
-        uint256 w0 = uint256(a.capital) | (uint256(uint128(a.pnl)) << 128);
-        uint256 w1 = uint256(uint128(a.size)) | (uint256(uint128(a.openNotional)) << 128);
-        int256 w2 = a.fundingSnapshot;
         assembly ("memory-safe") {
             let slot := s.slot
-            sstore(slot, w0)
-            if gt(words, 1) { sstore(add(slot, 1), w1) }
-            if gt(words, 2) { sstore(add(slot, 2), w2) }
+            let mask := 0xffffffffffffffffffffffffffffffff
+            sstore(slot, or(and(mload(a), mask), shl(128, mload(add(a, 0x20)))))
+            if gt(words, 1) { sstore(add(slot, 1), or(and(mload(add(a, 0x40)), mask), shl(128, mload(add(a, 0x60))))) }
+            if gt(words, 2) { sstore(add(slot, 2), mload(add(a, 0x80))) }
         }
     }
 
     /// @dev The first `words` storage words of the totals (see `ALL`); the other fields stay zero.
     function _loadTotals(uint256 words) private view returns (Totals memory g) {
-        uint256 w0;
-        uint256 w1;
-        uint256 w2;
         assembly ("memory-safe") {
             let slot := _totals.slot
-            w0 := sload(slot)
-            if gt(words, 1) { w1 := sload(add(slot, 1)) }
-            if gt(words, 2) { w2 := sload(add(slot, 2)) }
+            let mask := 0xffffffffffffffffffffffffffffffff
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                let w := sload(add(slot, i))
+                let m := add(g, shl(6, i)) // two fields per word
+                mstore(m, and(w, mask))
+                mstore(add(m, 0x20), shr(128, w))
+            }
         }
-        (g.vault, g.capitalTotal) = (uint128(w0), uint128(w0 >> 128));
-        (g.insurance, g.pnlPosTotal) = (uint128(w1), uint128(w1 >> 128));
-        (g.longs, g.shorts) = (uint128(w2), uint128(w2 >> 128));
     }
 
     /// @dev Writes the first `words` storage words of the totals from `g`.
     function _storeTotals(Totals memory g, uint256 words) private {
-        uint256 w0 = uint256(g.vault) | (uint256(g.capitalTotal) << 128);
-        uint256 w1 = uint256(g.insurance) | (uint256(g.pnlPosTotal) << 128);
-        uint256 w2 = uint256(g.longs) | (uint256(g.shorts) << 128);
         assembly ("memory-safe") {
             let slot := _totals.slot
-            sstore(slot, w0)
-            if gt(words, 1) { sstore(add(slot, 1), w1) }
-            if gt(words, 2) { sstore(add(slot, 2), w2) }
+            let mask := 0xffffffffffffffffffffffffffffffff
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                let m := add(g, shl(6, i))
+                sstore(add(slot, i), or(and(mload(m), mask), shl(128, mload(add(m, 0x20)))))
+            }
         }
     }
 
     // ================================================================== internals: trading
 
-    /// @dev One side of a fill: reads the account into `a`, applies funding, position, fee and loss
+    /// @dev One side of a fill (`account` is `t.maker` or `t.taker`): reads the account into `a`, applies funding, position, fee and loss
     ///      settlement, writes it back; returns whether the change increased risk (|size| grew or
     ///      the sign flipped).
     function _applySide(
         Trade calldata t,
+        address account,
         bool isMaker,
         Account memory a,
         Prices memory pr,
         MarketParams memory p,
         Totals memory g
     ) private returns (bool riskIncreasing) {
-        address account = isMaker ? t.maker : t.taker;
         int256 delta = isMaker ? t.makerDelta : -t.makerDelta;
-        _loadInto(a, account);
+        _loadInto(a, account, ALL);
         {
             int256 oldSize = a.size;
             riskIncreasing = _increasesRisk(oldSize, oldSize + delta);
@@ -699,7 +687,10 @@ contract PerpMarket is IPerpMarket {
 
     /// @dev Account value with funding already settled: capital + haircut(pnl + unrealised).
     function _value(Account memory a, uint256 mark, uint256 h) private pure returns (int256) {
-        return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark), h);
+        // |unrealised| < 2^197 (see `_unrealized`), |pnl| < 2^127, capital < 2^128: no sum wraps
+        unchecked {
+            return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark), h);
+        }
     }
 
     /// @dev Account value with funding not yet settled: the pending payment rounds like a settled one.
@@ -714,7 +705,10 @@ contract PerpMarket is IPerpMarket {
 
     /// @dev Unrealised PnL at `mark`, floored.
     function _unrealized(Account memory a, uint256 mark) private pure returns (int256) {
-        return int256(a.size).mulDivFloor(int256(mark), WAD_I) - a.openNotional;
+        // the product is checked, so |size x mark / 1e18| < 2^196; minus an int128 cannot wrap
+        unchecked {
+            return int256(a.size).mulDivFloor(int256(mark), WAD_I) - a.openNotional;
+        }
     }
 
     /// @dev Positive PnL counts at the haircut (rounded down); losses count in full.
@@ -729,8 +723,12 @@ contract PerpMarket is IPerpMarket {
     function _haircut(Totals memory g) private pure returns (uint256) {
         uint256 positive = g.pnlPosTotal;
         if (positive == 0) return WAD;
-        uint256 senior = uint256(g.capitalTotal) + g.insurance;
-        uint256 residual = g.vault > senior ? g.vault - senior : 0;
+        uint256 senior;
+        uint256 residual;
+        unchecked {
+            senior = uint256(g.capitalTotal) + g.insurance; // two uint128: cannot wrap
+            residual = g.vault > senior ? g.vault - senior : 0;
+        }
         return residual >= positive ? WAD : residual.divWadDown(positive);
     }
 }

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = {
     # The taker's margin is never checked after a fill: over-levered positions get through.
     "missing taker margin check": (
-        "        _requireMargin(t.taker, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);\n",
+        "        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);\n",
         "",
     ),
     # Withdrawals ignore the initial-margin check of an open position (invariant 5).
