@@ -540,15 +540,19 @@ contract PerpMarket is IPerpMarket {
         int256 openNotional = a.openNotional;
         int256 newSize = oldSize + delta;
         int256 px = int256(price);
-        if (oldSize == 0 || (oldSize > 0) == (delta > 0)) {
-            openNotional += delta.mulDivCeil(px, WAD_I);
-        } else {
-            uint256 closing = delta.abs().min(oldSize.abs());
-            int256 basis = openNotional.mulDivCeil(int256(closing), int256(oldSize.abs()));
-            int256 exitSize = oldSize > 0 ? int256(closing) : -int256(closing);
-            realized = exitSize.mulDivFloor(px, WAD_I) - basis;
-            openNotional -= basis;
-            if (delta.abs() > oldSize.abs()) openNotional += newSize.mulDivCeil(px, WAD_I);
+        // The products are checked inside mulDiv*, so a notional over 1e18 is below 2^196 in size;
+        // the open notional is an int128, the basis at most its size plus one: no sum below wraps.
+        unchecked {
+            if (oldSize == 0 || (oldSize > 0) == (delta > 0)) {
+                openNotional += delta.mulDivCeil(px, WAD_I);
+            } else {
+                uint256 closing = delta.abs().min(oldSize.abs());
+                int256 basis = openNotional.mulDivCeil(int256(closing), int256(oldSize.abs()));
+                int256 exitSize = oldSize > 0 ? int256(closing) : -int256(closing);
+                realized = exitSize.mulDivFloor(px, WAD_I) - basis;
+                openNotional -= basis;
+                if (delta.abs() > oldSize.abs()) openNotional += newSize.mulDivCeil(px, WAD_I);
+            }
         }
         a.size = newSize.toInt128();
         a.openNotional = openNotional.toInt128();
@@ -584,7 +588,11 @@ contract PerpMarket is IPerpMarket {
         if (size == 0) return;
         int256 payment = size.mulDivCeil(cumulative - snapshot, INDEX_SCALE);
         if (payment == 0) return;
-        _setPnl(a, g, a.pnl - payment);
+        int256 newPnl;
+        unchecked {
+            newPnl = a.pnl - payment; // |payment| < 2^166 (a checked product over 1e27), |pnl| < 2^127
+        }
+        _setPnl(a, g, newPnl);
         emit Events.FundingSettled(account, payment, cumulative);
     }
 

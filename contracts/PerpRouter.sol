@@ -211,9 +211,11 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         Trade[] memory trades = new Trade[](n);
         uint256 runStart;
         for (uint256 i; i < n; ++i) {
-            _validateFill(fills[i], trades[i]);
-            if (i + 1 == n || fills[i + 1].maker.marketId != fills[i].maker.marketId) {
-                _market(fills[i].maker.marketId).executeTrades(_slice(trades, runStart, i + 1));
+            Fill calldata f = fills[i];
+            _validateFill(f, trades[i]);
+            uint256 marketId = f.maker.marketId;
+            if (i + 1 == n || fills[i + 1].maker.marketId != marketId) {
+                _market(marketId).executeTrades(_slice(trades, runStart, i + 1));
                 runStart = i + 1;
             }
         }
@@ -232,20 +234,21 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         }
         bytes32 makerHash = _consume(mk, f.makerSignature, f.amount);
         bytes32 takerHash = _consume(tk, f.takerSignature, f.amount);
-        int256 makerDelta = mk.size > 0 ? int256(f.amount) : -int256(f.amount);
-        emit Events.OrderFilled(makerHash, takerHash, mk.marketId, mk.trader, tk.trader, makerDelta, mk.limitPrice);
-        (t.maker, t.taker, t.makerDelta, t.price) = (mk.trader, tk.trader, makerDelta, mk.limitPrice);
+        (t.maker, t.taker, t.price) = (mk.trader, tk.trader, mk.limitPrice);
+        t.makerDelta = mk.size > 0 ? int256(f.amount) : -int256(f.amount);
         (t.makerReduceOnly, t.takerReduceOnly) = (mk.reduceOnly, tk.reduceOnly);
+        emit Events.OrderFilled(makerHash, takerHash, mk.marketId, t.maker, t.taker, t.makerDelta, t.price);
     }
 
     function _consume(Order calldata o, bytes calldata signature, uint256 amount) private returns (bytes32 orderHash) {
         orderHash = hashOrder(o);
         if (block.timestamp > o.expiry) revert OrderExpired(orderHash, o.expiry, block.timestamp);
         uint256 done = filled[orderHash];
-        if (done == CANCELLED || o.nonce < minNonce[o.trader]) revert OrderIsCancelled(orderHash);
+        address trader = o.trader;
+        if (done == CANCELLED || o.nonce < minNonce[trader]) revert OrderIsCancelled(orderHash);
         uint256 size = FixedPointMath.abs(o.size);
         if (amount == 0 || amount > size - done) revert FillExceedsOrder(orderHash, amount, size - done);
-        if (!_isValidSigner(o.trader, orderHash, signature)) revert InvalidSignature(o.trader, orderHash);
+        if (!_isValidSigner(trader, orderHash, signature)) revert InvalidSignature(trader, orderHash);
         filled[orderHash] = done + amount;
     }
 

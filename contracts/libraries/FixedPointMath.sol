@@ -38,9 +38,10 @@ library FixedPointMath {
     /// @notice floor(x * y / d) for signed x, y and d > 0.
     function mulDivFloor(int256 x, int256 y, int256 d) internal pure returns (int256 q) {
         int256 p = x * y;
-        q = p / d;
-        // d > 0 and p < 0 with a remainder: p < q <= 0, so q - 1 >= p cannot wrap
+        // d > 0: the quotient cannot overflow (only min / -1 could; d == 0 still panics), and with a
+        // remainder and p < 0, p < q <= 0, so q - 1 >= p cannot wrap
         unchecked {
+            q = p / d;
             if (p % d != 0 && p < 0) q -= 1;
         }
     }
@@ -48,9 +49,10 @@ library FixedPointMath {
     /// @notice ceil(x * y / d) for signed x, y and d > 0.
     function mulDivCeil(int256 x, int256 y, int256 d) internal pure returns (int256 q) {
         int256 p = x * y;
-        q = p / d;
-        // d > 0 and p > 0 with a remainder: 0 <= q < p, so q + 1 <= p cannot wrap
+        // d > 0: the quotient cannot overflow (only min / -1 could; d == 0 still panics), and with a
+        // remainder and p > 0, 0 <= q < p, so q + 1 <= p cannot wrap
         unchecked {
+            q = p / d;
             if (p % d != 0 && p > 0) q += 1;
         }
     }
