@@ -176,7 +176,7 @@ contract PerpMarket is IPerpMarket {
     function executeTrades(Trade[] calldata trades) external onlyRouter {
         Prices memory pr = _accruePrices();
         pr.paused = paused;
-        MarketParams memory p = _params;
+        MarketParams memory p = _loadParams();
         Totals memory g = _loadTotals(ALL);
         // two account buffers for the whole batch, refilled for each fill
         Account memory maker;
@@ -239,7 +239,7 @@ contract PerpMarket is IPerpMarket {
         // accrue
         Prices memory pr = _accruePrices();
         Totals memory g = _loadTotals(ALL);
-        MarketParams memory p = _params;
+        MarketParams memory p = _loadParams();
         _settleFunding(account, a, g, pr.cumulative);
         _settleLoss(a, g);
         int256 value = _value(a, pr.mark, _haircut(g));
@@ -385,7 +385,7 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function params() external view returns (MarketParams memory) {
-        return _params;
+        return _loadParams(); // the hot paths' decoding, so the tests of `params` check it too
     }
 
     // ================================================================== internals: storage
@@ -427,6 +427,27 @@ contract PerpMarket is IPerpMarket {
             sstore(slot, or(and(mload(a), mask), shl(128, mload(add(a, 0x20)))))
             if gt(words, 1) { sstore(add(slot, 1), or(and(mload(add(a, 0x40)), mask), shl(128, mload(add(a, 0x60))))) }
             if gt(words, 2) { sstore(add(slot, 2), mload(add(a, 0x80))) }
+        }
+    }
+
+    /// @dev `_params` in three reads (seven uint64 in words 0-1, two uint128 in word 2), where a
+    ///      struct copy reads each field.
+    function _loadParams() private view returns (MarketParams memory p) {
+        assembly ("memory-safe") {
+            let slot := _params.slot
+            let m64 := 0xffffffffffffffff
+            let w := sload(slot)
+            mstore(p, and(w, m64)) // initialMarginRatio
+            mstore(add(p, 0x20), and(shr(64, w), m64)) // maintenanceMarginRatio
+            mstore(add(p, 0x40), and(shr(128, w), m64)) // liquidationFee
+            mstore(add(p, 0x60), shr(192, w)) // liquidatorShare
+            w := sload(add(slot, 1))
+            mstore(add(p, 0x80), and(w, m64)) // makerFee
+            mstore(add(p, 0xa0), and(shr(64, w), m64)) // takerFee
+            mstore(add(p, 0xc0), and(shr(128, w), m64)) // priceBand
+            w := sload(add(slot, 2))
+            mstore(add(p, 0xe0), and(w, 0xffffffffffffffffffffffffffffffff)) // maxOpenInterest
+            mstore(add(p, 0x100), shr(128, w)) // minPositionSize
         }
     }
 

@@ -38,7 +38,10 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     address public matcher;
     address public guardian;
 
-    address[] internal _markets;
+    /// @dev Market addresses by id (never zero once created), and how many there are: a lookup is
+    ///      one storage read, not an array's length and element.
+    mapping(uint256 marketId => address) internal _marketOf;
+    uint256 internal _marketCount;
     mapping(address account => mapping(address operator => bool)) public isOperator;
     /// @inheritdoc IPerpRouter
     mapping(bytes32 orderHash => uint256) public filled;
@@ -63,9 +66,10 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         if (address(oracle) == address(0) || address(collateral) == address(0)) revert ZeroAddress();
         (bool ok,) = oracle.tryPrice();
         if (!ok) revert OracleUnavailable(address(oracle));
-        marketId = _markets.length;
+        marketId = _marketCount;
         market = factory.create(marketId, fundingRate, collateral, oracle, params);
-        _markets.push(market);
+        _marketOf[marketId] = market;
+        _marketCount = marketId + 1;
         fundingRate.registerMarket(marketId, market, funding);
         emit Events.MarketCreated(marketId, market, address(collateral), address(oracle));
     }
@@ -292,7 +296,7 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
 
     /// @inheritdoc IPerpRouter
     function marketCount() external view returns (uint256) {
-        return _markets.length;
+        return _marketCount;
     }
 
     /// @inheritdoc IPerpRouter
@@ -301,8 +305,9 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     }
 
     function _market(uint256 marketId) private view returns (IPerpMarket) {
-        if (marketId >= _markets.length) revert UnknownMarket(marketId);
-        return IPerpMarket(_markets[marketId]);
+        address market = _marketOf[marketId];
+        if (market == address(0)) revert UnknownMarket(marketId);
+        return IPerpMarket(market);
     }
 
     function _checkParams(MarketParams memory params, FundingParams memory funding) private pure {
