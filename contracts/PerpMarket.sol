@@ -23,6 +23,10 @@ import "./libraries/Errors.sol";
 ///         cover is debt, which lowers `h` until the insurance fund pays it (no ADL).
 ///
 ///         Every state-changing function runs: checks, accrue, effects, health check, emit, transfer.
+///
+///         Gas: an entry point reads the accounts and the market totals it touches into memory once,
+///         works on the copies and writes each storage word back once (`_loadAccount`/`_storeAccount`,
+///         `_loadTotals`/`_storeTotals`); a batch of fills writes the totals once for the batch.
 contract PerpMarket is IPerpMarket {
     using SafeERC20 for IERC20;
     using FixedPointMath for uint256;
@@ -32,6 +36,11 @@ contract PerpMarket is IPerpMarket {
     int256 private constant WAD_I = 1e18;
     int256 private constant INDEX_SCALE = 1e27;
 
+    /// @dev Storage words of an account: 1 = capital and pnl; 2 = also size and openNotional;
+    ///      3 = also fundingSnapshot. Totals: 1 = vault and capitalTotal; 2 = also insurance and
+    ///      pnlPosTotal; 3 = also open interest.
+    uint256 private constant ALL = 3;
+
     struct Account {
         uint128 capital; // slot 0
         int128 pnl;
@@ -40,11 +49,23 @@ contract PerpMarket is IPerpMarket {
         int256 fundingSnapshot; // slot 2
     }
 
-    /// @dev Prices read once per call: index from the oracle, mark and funding index from FundingRate.
+    /// @dev The market's totals (3 slots), all WAD.
+    struct Totals {
+        uint128 vault; // slot 0: tokens held
+        uint128 capitalTotal; // sum of capital (senior)
+        uint128 insurance; // slot 1
+        uint128 pnlPosTotal; // sum of positive pnl (junior)
+        uint128 longs; // slot 2: open interest per side
+        uint128 shorts;
+    }
+
+    /// @dev Read once per call: index from the oracle, mark and funding index from FundingRate; the
+    ///      pause flag where trades need it.
     struct Prices {
         uint256 index;
         uint256 mark;
         int256 cumulative;
+        bool paused;
     }
 
     address public immutable router;
@@ -59,12 +80,7 @@ contract PerpMarket is IPerpMarket {
     IPriceOracle public oracle;
     bool public paused;
 
-    uint128 public vault;
-    uint128 public capitalTotal;
-    uint128 internal _insurance;
-    uint128 public pnlPosTotal;
-    uint128 internal _longs;
-    uint128 internal _shorts;
+    Totals internal _totals;
 
     mapping(address => Account) internal _accounts;
 
@@ -103,53 +119,92 @@ contract PerpMarket is IPerpMarket {
         uint256 wad = amount * collateralScale;
         Account storage a = _accounts[account];
         a.capital = (a.capital + wad).toUint128();
-        capitalTotal = (capitalTotal + wad).toUint128();
-        vault = (vault + wad).toUint128();
-        _settleLoss(a);
+        _totals.capitalTotal = (_totals.capitalTotal + wad).toUint128();
+        _totals.vault = (_totals.vault + wad).toUint128();
+        // only an account in debt has a loss to settle (any other loss was paid from capital)
+        if (a.pnl < 0) {
+            Account memory m = _loadAccount(account, 1);
+            Totals memory g = _loadTotals(1);
+            _settleLoss(m, g);
+            _storeAccount(account, m, 1);
+            _storeTotals(g, 1);
+        }
         emit Events.Deposit(account, payer, amount, wad);
     }
 
     /// @inheritdoc IPerpMarket
     function withdraw(address account, address to, uint256 amount) external onlyRouter {
         if (amount == 0) revert ZeroAmount();
-        Account storage a = _accounts[account];
+        Account memory a = _loadAccount(account, 2);
         bool open = a.size != 0;
         // A flat account needs no price: it can always leave, oracle up or down.
         if (open && paused) revert MarketPaused(marketId);
 
         Prices memory pr;
+        uint256 words = 1; // of the totals; a flat account without profit to realise needs one
+        Totals memory g;
         if (open) {
+            (a.fundingSnapshot, words) = (_loadAccountSnapshot(account), 2);
+            g = _loadTotals(words);
             pr = _accruePrices();
-            _settleFunding(account, a, pr.cumulative);
-            _settleLoss(a);
+            _settleFunding(account, a, g, pr.cumulative);
+            _settleLoss(a, g);
+        } else {
+            g = _loadTotals(words);
         }
 
         uint256 wad = amount * collateralScale;
-        if (wad > a.capital && a.pnl > 0) _realizeProfit(account, a, wad - a.capital);
+        if (wad > a.capital && a.pnl > 0) {
+            if (words == 1) (g, words) = (_loadTotals(2), 2);
+            _realizeProfit(account, a, g, wad - a.capital);
+        }
         if (wad > a.capital) revert InsufficientCapital(account, wad, a.capital);
         a.capital -= uint128(wad);
-        capitalTotal -= uint128(wad);
-        vault -= uint128(wad);
+        g.capitalTotal -= uint128(wad);
+        g.vault -= uint128(wad);
 
-        if (open) _requireMargin(account, a, pr.mark, true);
+        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio);
+        _storeAccount(account, a, open ? ALL : 1);
+        _storeTotals(g, words);
         emit Events.Withdraw(account, to, amount, wad);
         collateral.safeTransfer(to, amount);
     }
 
     /// @inheritdoc IPerpMarket
+    /// @dev The totals are read once and written once for the whole batch; each side's account is
+    ///      read and written once per fill (the maker's before the taker's is read: they may be one).
     function executeTrades(Trade[] calldata trades) external onlyRouter {
         Prices memory pr = _accruePrices();
-        MarketParams memory p = _params;
+        pr.paused = paused;
+        MarketParams memory p = _loadParams();
+        Totals memory g = _loadTotals(ALL);
+        // two account buffers for the whole batch, refilled for each fill
+        Account memory maker;
+        Account memory taker;
         for (uint256 i; i < trades.length; ++i) {
-            Trade calldata t = trades[i];
-            _checkBand(t.price, pr.index, p.priceBand);
-            (uint128 longsBefore, uint128 shortsBefore) = (_longs, _shorts);
-            bool makerUp = _applyTrade(t.maker, t.makerDelta, t.price, p.makerFee, t.makerReduceOnly, pr.cumulative, p);
-            bool takerUp = _applyTrade(t.taker, -t.makerDelta, t.price, p.takerFee, t.takerReduceOnly, pr.cumulative, p);
-            _checkOpenInterest(longsBefore, shortsBefore, p.maxOpenInterest);
-            _requireMargin(t.maker, _accounts[t.maker], pr.mark, makerUp);
-            _requireMargin(t.taker, _accounts[t.taker], pr.mark, takerUp);
+            _executeTrade(trades[i], pr, p, g, maker, taker);
         }
+        _storeTotals(g, ALL);
+    }
+
+    /// @dev One fill: band, maker side, taker side, open-interest cap, then both margin checks.
+    function _executeTrade(
+        Trade calldata t,
+        Prices memory pr,
+        MarketParams memory p,
+        Totals memory g,
+        Account memory maker,
+        Account memory taker
+    ) private {
+        _checkBand(t.price, pr.index, p.priceBand);
+        (uint128 longsBefore, uint128 shortsBefore) = (g.longs, g.shorts);
+        (address makerAccount, address takerAccount) = (t.maker, t.taker);
+        bool makerUp = _applySide(t, makerAccount, true, maker, pr, p, g);
+        bool takerUp = _applySide(t, takerAccount, false, taker, pr, p, g);
+        _checkOpenInterest(g, longsBefore, shortsBefore, p.maxOpenInterest);
+        if (takerAccount == makerAccount) maker = taker; // a self-trade: the maker's copy predates the taker's side
+        _requireMargin(makerAccount, maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
+        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
     }
 
     /// @inheritdoc IPerpMarket
@@ -177,49 +232,57 @@ contract PerpMarket is IPerpMarket {
     function liquidate(address account, uint256 amount) external {
         // checks
         if (account == msg.sender) revert SelfLiquidation(account);
-        Account storage a = _accounts[account];
+        Account memory a = _loadAccount(account, ALL);
         int256 size = a.size;
         if (amount == 0 || amount > size.abs()) revert InvalidLiquidationAmount(amount, size);
 
         // accrue
         Prices memory pr = _accruePrices();
-        _settleFunding(account, a, pr.cumulative);
-        _settleLoss(a);
-        int256 value = _value(a, pr.mark, _haircut());
-        uint256 maintenance = _notional(size, pr.mark).mulWadUp(_params.maintenanceMarginRatio);
+        Totals memory g = _loadTotals(ALL);
+        MarketParams memory p = _loadParams();
+        _settleFunding(account, a, g, pr.cumulative);
+        _settleLoss(a, g);
+        int256 value = _value(a, pr.mark, _haircut(g));
+        uint256 maintenance = _notional(size, pr.mark).mulWadUp(p.maintenanceMarginRatio);
         if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
 
         // effects: the liquidator takes over `amount` at the mark price
-        MarketParams memory p = _params;
         uint256 fee = _liquidationFee(amount, size, value, pr.mark, p.liquidationFee);
         int256 delta = size > 0 ? -int256(amount) : int256(amount);
-        _applyTrade(account, delta, pr.mark, 0, false, pr.cumulative, p);
-        bool liquidatorUp = _applyTradeUnpaused(msg.sender, -delta, pr.mark, pr.cumulative, p);
+        // the liquidated side only loses risk (amount <= |size|): no reduce-only or pause check applies
+        _trade(account, a, g, delta, pr.mark, 0, pr.cumulative, p.minPositionSize);
+        Account memory l = _loadAccount(msg.sender, ALL);
+        bool liquidatorUp = _applyTradeUnpaused(msg.sender, l, g, -delta, pr.mark, pr.cumulative, p.minPositionSize);
 
         uint256 reward;
         if (fee > 0) {
-            fee = _collectFee(a, fee);
+            fee = _collectFee(a, g, fee);
             reward = fee.mulWadDown(p.liquidatorShare);
-            Account storage l = _accounts[msg.sender];
             l.capital = (l.capital + reward).toUint128();
-            capitalTotal = (capitalTotal + reward).toUint128();
-            _insurance = (_insurance + fee - reward).toUint128();
+            g.capitalTotal = (g.capitalTotal + reward).toUint128();
+            g.insurance = (g.insurance + fee - reward).toUint128();
         }
-        if (a.size == 0 && a.pnl < 0) _absorbBadDebt(account, a);
+        if (a.size == 0 && a.pnl < 0) _absorbBadDebt(account, a, g);
 
         // health check (the liquidated account needs none: it only lost risk)
-        _requireMargin(msg.sender, _accounts[msg.sender], pr.mark, liquidatorUp);
+        _requireMargin(msg.sender, l, g, pr.mark, liquidatorUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
 
+        _storeAccount(account, a, ALL);
+        _storeAccount(msg.sender, l, ALL);
+        _storeTotals(g, ALL);
         emit Events.Liquidation(account, msg.sender, amount, pr.mark, fee, reward);
-        emit Events.InsuranceChanged(_insurance);
+        emit Events.InsuranceChanged(g.insurance);
     }
 
     /// @inheritdoc IPerpMarket
     function settleFunding(address account) external {
-        Account storage a = _accounts[account];
+        Account memory a = _loadAccount(account, ALL);
         Prices memory pr = _accruePrices();
-        _settleFunding(account, a, pr.cumulative);
-        _settleLoss(a);
+        Totals memory g = _loadTotals(2);
+        _settleFunding(account, a, g, pr.cumulative);
+        _settleLoss(a, g);
+        _storeAccount(account, a, ALL);
+        _storeTotals(g, 2);
     }
 
     // ================================================================== views
@@ -245,12 +308,28 @@ contract PerpMarket is IPerpMarket {
         return _accounts[account];
     }
 
+    /// @notice Collateral tokens held, in WAD.
+    function vault() external view returns (uint128) {
+        return _totals.vault;
+    }
+
+    /// @notice Sum of all accounts' capital (the senior claim), WAD.
+    function capitalTotal() external view returns (uint128) {
+        return _totals.capitalTotal;
+    }
+
+    /// @notice Sum of all positive realised PnL (the junior claim), WAD.
+    function pnlPosTotal() external view returns (uint128) {
+        return _totals.pnlPosTotal;
+    }
+
     /// @inheritdoc IPerpMarket
     function accountValue(address account) public view returns (int256) {
-        Account storage a = _accounts[account];
-        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, _haircut());
+        Account memory a = _loadAccount(account, ALL);
+        Totals memory g = _loadTotals(2);
+        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, _haircut(g));
         (uint256 mark, int256 cumulative) = _viewPrices();
-        return _valueWithPending(a, mark, cumulative, _haircut());
+        return _valueWithPending(a, mark, cumulative, _haircut(g));
     }
 
     /// @inheritdoc IPerpMarket
@@ -261,12 +340,12 @@ contract PerpMarket is IPerpMarket {
         returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance)
     {
         (uint256 mark, int256 cumulative) = _viewPrices();
-        uint256 h = _haircut();
+        uint256 h = _haircut(_loadTotals(2));
         uint256 mmr = _params.maintenanceMarginRatio;
         uint256 n = accounts.length;
         (sizes, values, maintenance) = (new int256[](n), new int256[](n), new uint256[](n));
         for (uint256 i; i < n; ++i) {
-            Account storage a = _accounts[accounts[i]];
+            Account memory a = _loadAccount(accounts[i], ALL);
             sizes[i] = a.size;
             values[i] = _valueWithPending(a, mark, cumulative, h);
             maintenance[i] = a.size == 0 ? 0 : _notional(a.size, mark).mulWadUp(mmr);
@@ -291,56 +370,154 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function openInterest() external view returns (uint256 longs, uint256 shorts) {
-        return (_longs, _shorts);
+        return (_totals.longs, _totals.shorts);
     }
 
     /// @inheritdoc IPerpMarket
     function insuranceFund() external view returns (uint256) {
-        return _insurance;
+        return _totals.insurance;
     }
 
     /// @inheritdoc IPerpMarket
     function haircut() external view returns (uint256) {
-        return _haircut();
+        return _haircut(_loadTotals(2));
     }
 
     /// @inheritdoc IPerpMarket
     function params() external view returns (MarketParams memory) {
-        return _params;
+        return _loadParams(); // the hot paths' decoding, so the tests of `params` check it too
+    }
+
+    // ================================================================== internals: storage
+
+    /// @dev The first `words` storage words of `account` (see `ALL`) in a new buffer; the other
+    ///      fields stay zero.
+    function _loadAccount(address account, uint256 words) private view returns (Account memory a) {
+        _loadInto(a, account, words);
+    }
+
+    /// @dev The first `words` storage words of `account` into the buffer `a`, with memory values
+    ///      cleaned as Solidity keeps them (unsigned masked, signed sign-extended).
+    function _loadInto(Account memory a, address account, uint256 words) private view {
+        Account storage s = _accounts[account];
+        assembly ("memory-safe") {
+            let slot := s.slot
+            let w := sload(slot)
+            mstore(a, and(w, 0xffffffffffffffffffffffffffffffff)) // capital
+            mstore(add(a, 0x20), signextend(15, shr(128, w))) // pnl
+            if gt(words, 1) {
+                w := sload(add(slot, 1))
+                mstore(add(a, 0x40), signextend(15, w)) // size
+                mstore(add(a, 0x60), signextend(15, shr(128, w))) // openNotional
+            }
+            if gt(words, 2) { mstore(add(a, 0x80), sload(add(slot, 2))) } // fundingSnapshot
+        }
+    }
+
+    function _loadAccountSnapshot(address account) private view returns (int256) {
+        return _accounts[account].fundingSnapshot;
+    }
+
+    /// @dev Writes the first `words` storage words of `account` from `a`.
+    function _storeAccount(address account, Account memory a, uint256 words) private {
+        Account storage s = _accounts[account];
+        assembly ("memory-safe") {
+            let slot := s.slot
+            let mask := 0xffffffffffffffffffffffffffffffff
+            sstore(slot, or(and(mload(a), mask), shl(128, mload(add(a, 0x20)))))
+            if gt(words, 1) { sstore(add(slot, 1), or(and(mload(add(a, 0x40)), mask), shl(128, mload(add(a, 0x60))))) }
+            if gt(words, 2) { sstore(add(slot, 2), mload(add(a, 0x80))) }
+        }
+    }
+
+    /// @dev `_params` in three reads (seven uint64 in words 0-1, two uint128 in word 2), where a
+    ///      struct copy reads each field.
+    function _loadParams() private view returns (MarketParams memory p) {
+        assembly ("memory-safe") {
+            let slot := _params.slot
+            let m64 := 0xffffffffffffffff
+            let w := sload(slot)
+            mstore(p, and(w, m64)) // initialMarginRatio
+            mstore(add(p, 0x20), and(shr(64, w), m64)) // maintenanceMarginRatio
+            mstore(add(p, 0x40), and(shr(128, w), m64)) // liquidationFee
+            mstore(add(p, 0x60), shr(192, w)) // liquidatorShare
+            w := sload(add(slot, 1))
+            mstore(add(p, 0x80), and(w, m64)) // makerFee
+            mstore(add(p, 0xa0), and(shr(64, w), m64)) // takerFee
+            mstore(add(p, 0xc0), and(shr(128, w), m64)) // priceBand
+            w := sload(add(slot, 2))
+            mstore(add(p, 0xe0), and(w, 0xffffffffffffffffffffffffffffffff)) // maxOpenInterest
+            mstore(add(p, 0x100), shr(128, w)) // minPositionSize
+        }
+    }
+
+    /// @dev The first `words` storage words of the totals (see `ALL`); the other fields stay zero.
+    function _loadTotals(uint256 words) private view returns (Totals memory g) {
+        assembly ("memory-safe") {
+            let slot := _totals.slot
+            let mask := 0xffffffffffffffffffffffffffffffff
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                let w := sload(add(slot, i))
+                let m := add(g, shl(6, i)) // two fields per word
+                mstore(m, and(w, mask))
+                mstore(add(m, 0x20), shr(128, w))
+            }
+        }
+    }
+
+    /// @dev Writes the first `words` storage words of the totals from `g`.
+    function _storeTotals(Totals memory g, uint256 words) private {
+        assembly ("memory-safe") {
+            let slot := _totals.slot
+            let mask := 0xffffffffffffffffffffffffffffffff
+            for { let i := 0 } lt(i, words) { i := add(i, 1) } {
+                let m := add(g, shl(6, i))
+                sstore(add(slot, i), or(and(mload(m), mask), shl(128, mload(add(m, 0x20)))))
+            }
+        }
     }
 
     // ================================================================== internals: trading
 
-    /// @dev Funding, position, fee and loss settlement for one side of a fill; returns whether the
-    ///      change increased risk (|size| grew or the sign flipped).
-    function _applyTrade(
+    /// @dev One side of a fill (`account` is `t.maker` or `t.taker`): reads the account into `a`, applies funding, position, fee and loss
+    ///      settlement, writes it back; returns whether the change increased risk (|size| grew or
+    ///      the sign flipped).
+    function _applySide(
+        Trade calldata t,
         address account,
-        int256 delta,
-        uint256 price,
-        uint256 feeRate,
-        bool reduceOnly,
-        int256 cumulative,
-        MarketParams memory p
+        bool isMaker,
+        Account memory a,
+        Prices memory pr,
+        MarketParams memory p,
+        Totals memory g
     ) private returns (bool riskIncreasing) {
-        Account storage a = _accounts[account];
-        int256 oldSize = a.size;
-        int256 newSize = oldSize + delta;
-        riskIncreasing = _increasesRisk(oldSize, newSize);
-        if (reduceOnly && riskIncreasing) revert ReduceOnlyViolated(account, oldSize, delta);
-        if (riskIncreasing && paused) revert MarketPaused(marketId);
-        _trade(account, a, oldSize, delta, price, feeRate, cumulative, p.minPositionSize);
+        int256 delta = isMaker ? t.makerDelta : -t.makerDelta;
+        _loadInto(a, account, ALL);
+        {
+            int256 oldSize = a.size;
+            riskIncreasing = _increasesRisk(oldSize, oldSize + delta);
+            if ((isMaker ? t.makerReduceOnly : t.takerReduceOnly) && riskIncreasing) {
+                revert ReduceOnlyViolated(account, oldSize, delta);
+            }
+        }
+        if (riskIncreasing && pr.paused) revert MarketPaused(marketId);
+        _trade(account, a, g, delta, t.price, isMaker ? p.makerFee : p.takerFee, pr.cumulative, p.minPositionSize);
+        _storeAccount(account, a, ALL);
     }
 
-    /// @dev A liquidator's side: liquidations stay open while the market is paused.
-    function _applyTradeUnpaused(address account, int256 delta, uint256 price, int256 cumulative, MarketParams memory p)
-        private
-        returns (bool riskIncreasing)
-    {
-        Account storage a = _accounts[account];
+    /// @dev The liquidator's side: no fee, and open while the market is paused.
+    function _applyTradeUnpaused(
+        address account,
+        Account memory a,
+        Totals memory g,
+        int256 delta,
+        uint256 price,
+        int256 cumulative,
+        uint256 minPositionSize
+    ) private returns (bool riskIncreasing) {
         int256 oldSize = a.size;
-        int256 newSize = oldSize + delta;
-        riskIncreasing = _increasesRisk(oldSize, newSize);
-        _trade(account, a, oldSize, delta, price, 0, cumulative, p.minPositionSize);
+        riskIncreasing = _increasesRisk(oldSize, oldSize + delta);
+        _trade(account, a, g, delta, price, 0, cumulative, minPositionSize);
     }
 
     /// @dev |size| grows, or the sign flips (a close to zero is no flip).
@@ -350,62 +527,68 @@ contract PerpMarket is IPerpMarket {
 
     function _trade(
         address account,
-        Account storage a,
-        int256 oldSize,
+        Account memory a,
+        Totals memory g,
         int256 delta,
         uint256 price,
         uint256 feeRate,
         int256 cumulative,
         uint256 minPositionSize
     ) private {
-        _settleFunding(account, a, cumulative);
+        _settleFunding(account, a, g, cumulative);
+        int256 oldSize = a.size;
         int256 newSize = oldSize + delta;
         if (newSize != 0 && newSize.abs() < minPositionSize) {
             revert PositionBelowMinimum(account, newSize, minPositionSize);
         }
         int256 realized = _updatePosition(a, oldSize, delta, price);
-        if (realized != 0) _setPnl(a, a.pnl + realized);
-        _settleLoss(a);
+        if (realized != 0) _setPnl(a, g, a.pnl + realized);
+        _settleLoss(a, g);
         uint256 fee = feeRate == 0 ? 0 : delta.abs().mulWadUp(price).mulWadUp(feeRate);
-        if (fee != 0) _insurance = (_insurance + _collectFee(a, fee)).toUint128();
-        _updateOpenInterest(oldSize, newSize);
+        if (fee != 0) g.insurance = (g.insurance + _collectFee(a, g, fee)).toUint128();
+        _updateOpenInterest(g, oldSize, newSize);
         emit Events.PositionChanged(account, newSize, a.openNotional, price, realized, fee);
     }
 
     /// @dev Opening adds `delta x price` to the open notional, rounded toward +inf (a long pays the
     ///      extra wei, a short's entry is the lower one). Closing realises `exit - basis`: the exit
     ///      value floored, the basis share ceiled, so the realised PnL is rounded down.
-    function _updatePosition(Account storage a, int256 oldSize, int256 delta, uint256 price)
+    function _updatePosition(Account memory a, int256 oldSize, int256 delta, uint256 price)
         private
+        pure
         returns (int256 realized)
     {
         int256 openNotional = a.openNotional;
         int256 newSize = oldSize + delta;
         int256 px = int256(price);
-        if (oldSize == 0 || (oldSize > 0) == (delta > 0)) {
-            openNotional += delta.mulDivCeil(px, WAD_I);
-        } else {
-            uint256 closing = delta.abs().min(oldSize.abs());
-            int256 basis = openNotional.mulDivCeil(int256(closing), int256(oldSize.abs()));
-            int256 exitSize = oldSize > 0 ? int256(closing) : -int256(closing);
-            realized = exitSize.mulDivFloor(px, WAD_I) - basis;
-            openNotional -= basis;
-            if (delta.abs() > oldSize.abs()) openNotional += newSize.mulDivCeil(px, WAD_I);
+        // The products are checked inside mulDiv*, so a notional over 1e18 is below 2^196 in size;
+        // the open notional is an int128, the basis at most its size plus one: no sum below wraps.
+        unchecked {
+            if (oldSize == 0 || (oldSize > 0) == (delta > 0)) {
+                openNotional += delta.mulDivCeil(px, WAD_I);
+            } else {
+                uint256 closing = delta.abs().min(oldSize.abs());
+                int256 basis = openNotional.mulDivCeil(int256(closing), int256(oldSize.abs()));
+                int256 exitSize = oldSize > 0 ? int256(closing) : -int256(closing);
+                realized = exitSize.mulDivFloor(px, WAD_I) - basis;
+                openNotional -= basis;
+                if (delta.abs() > oldSize.abs()) openNotional += newSize.mulDivCeil(px, WAD_I);
+            }
         }
         a.size = newSize.toInt128();
         a.openNotional = openNotional.toInt128();
     }
 
-    function _updateOpenInterest(int256 oldSize, int256 newSize) private {
-        if (oldSize > 0) _longs -= uint128(uint256(oldSize));
-        else if (oldSize < 0) _shorts -= uint128(uint256(-oldSize));
-        if (newSize > 0) _longs += uint128(uint256(newSize));
-        else if (newSize < 0) _shorts += uint128(uint256(-newSize));
+    function _updateOpenInterest(Totals memory g, int256 oldSize, int256 newSize) private pure {
+        if (oldSize > 0) g.longs -= uint128(uint256(oldSize));
+        else if (oldSize < 0) g.shorts -= uint128(uint256(-oldSize));
+        if (newSize > 0) g.longs += uint128(uint256(newSize));
+        else if (newSize < 0) g.shorts += uint128(uint256(-newSize));
     }
 
-    function _checkOpenInterest(uint128 longsBefore, uint128 shortsBefore, uint256 cap) private view {
-        if (_longs > longsBefore && _longs > cap) revert OpenInterestCapExceeded(true, _longs, cap);
-        if (_shorts > shortsBefore && _shorts > cap) revert OpenInterestCapExceeded(false, _shorts, cap);
+    function _checkOpenInterest(Totals memory g, uint128 longsBefore, uint128 shortsBefore, uint256 cap) private pure {
+        if (g.longs > longsBefore && g.longs > cap) revert OpenInterestCapExceeded(true, g.longs, cap);
+        if (g.shorts > shortsBefore && g.shorts > cap) revert OpenInterestCapExceeded(false, g.shorts, cap);
     }
 
     function _checkBand(uint256 price, uint256 index, uint256 band) private pure {
@@ -418,7 +601,7 @@ contract PerpMarket is IPerpMarket {
 
     /// @dev Pays `size x (index_now - snapshot)`: rounded up when the account pays, down (toward zero)
     ///      when it receives, so the rounding dust stays in the market.
-    function _settleFunding(address account, Account storage a, int256 cumulative) private {
+    function _settleFunding(address account, Account memory a, Totals memory g, int256 cumulative) private {
         int256 snapshot = a.fundingSnapshot;
         if (snapshot == cumulative) return;
         a.fundingSnapshot = cumulative;
@@ -426,35 +609,39 @@ contract PerpMarket is IPerpMarket {
         if (size == 0) return;
         int256 payment = size.mulDivCeil(cumulative - snapshot, INDEX_SCALE);
         if (payment == 0) return;
-        _setPnl(a, a.pnl - payment);
+        int256 newPnl;
+        unchecked {
+            newPnl = a.pnl - payment; // |payment| < 2^166 (a checked product over 1e27), |pnl| < 2^127
+        }
+        _setPnl(a, g, newPnl);
         emit Events.FundingSettled(account, payment, cumulative);
     }
 
     /// @dev A realised loss is paid from capital at once (senior funds move to the residual that
     ///      backs winners' PnL); what capital cannot cover stays as negative PnL (debt).
-    function _settleLoss(Account storage a) private {
+    function _settleLoss(Account memory a, Totals memory g) private pure {
         int256 pnl = a.pnl;
         if (pnl >= 0) return;
         uint256 take = uint256(-pnl).min(a.capital);
         if (take == 0) return;
         a.capital -= uint128(take);
         a.pnl = int128(pnl + int256(take));
-        capitalTotal -= uint128(take);
+        g.capitalTotal -= uint128(take);
     }
 
     /// @dev Turns just enough positive PnL into capital at the haircut to cover `needed`: the PnL
     ///      given up is rounded up, the rest stays junior PnL (it may be worth more once losers
     ///      realise). Order-independent: a claimant at `h` leaves `h` unchanged for the others.
-    function _realizeProfit(address account, Account storage a, uint256 needed) private {
-        uint256 h = _haircut();
+    function _realizeProfit(address account, Account memory a, Totals memory g, uint256 needed) private {
+        uint256 h = _haircut(g);
         if (h == 0) return;
         uint256 pnl = uint256(int256(a.pnl));
         uint256 burned = needed.mulDivUp(WAD, h);
         uint256 credit = needed;
         if (burned >= pnl) (burned, credit) = (pnl, pnl.mulWadDown(h));
-        _setPnl(a, int256(pnl - burned));
+        _setPnl(a, g, int256(pnl - burned));
         a.capital = (a.capital + credit).toUint128();
-        capitalTotal = (capitalTotal + credit).toUint128();
+        g.capitalTotal = (g.capitalTotal + credit).toUint128();
         emit Events.ProfitRealized(account, burned, credit, h);
     }
 
@@ -462,34 +649,34 @@ contract PerpMarket is IPerpMarket {
     ///      from positive PnL, which is junior and so counts only at the haircut; what neither
     ///      covers becomes debt. Returns the backed amount the fund (and a liquidator) may credit,
     ///      so a fee never makes senior claims exceed the vault.
-    function _collectFee(Account storage a, uint256 fee) private returns (uint256 collected) {
-        uint256 h = _haircut();
+    function _collectFee(Account memory a, Totals memory g, uint256 fee) private pure returns (uint256 collected) {
+        uint256 h = _haircut(g);
         collected = fee.min(a.capital);
         if (collected != 0) {
             a.capital -= uint128(collected);
-            capitalTotal -= uint128(collected);
+            g.capitalTotal -= uint128(collected);
         }
         uint256 rest = fee - collected;
         if (rest == 0) return collected;
         int256 pnl = a.pnl;
         if (pnl > 0) collected += rest.min(uint256(pnl)).mulWadDown(h);
-        _setPnl(a, pnl - int256(rest));
+        _setPnl(a, g, pnl - int256(rest));
     }
 
     /// @dev Negative PnL left on a closed account: the insurance fund pays what it can; the rest is
     ///      written off, which leaves the residual short of `pnlPosTotal` and lowers the haircut.
-    function _absorbBadDebt(address account, Account storage a) private {
+    function _absorbBadDebt(address account, Account memory a, Totals memory g) private {
         uint256 debt = uint256(-int256(a.pnl));
-        uint256 covered = debt.min(_insurance);
-        _insurance -= uint128(covered);
-        _setPnl(a, 0);
+        uint256 covered = debt.min(g.insurance);
+        g.insurance -= uint128(covered);
+        _setPnl(a, g, 0);
         emit Events.BadDebt(account, debt, covered, debt - covered);
     }
 
-    function _setPnl(Account storage a, int256 newPnl) private {
+    function _setPnl(Account memory a, Totals memory g, int256 newPnl) private pure {
         int256 oldPnl = a.pnl;
-        if (oldPnl > 0) pnlPosTotal -= uint128(uint256(oldPnl));
-        if (newPnl > 0) pnlPosTotal = (pnlPosTotal + uint256(newPnl)).toUint128();
+        if (oldPnl > 0) g.pnlPosTotal -= uint128(uint256(oldPnl));
+        if (newPnl > 0) g.pnlPosTotal = (g.pnlPosTotal + uint256(newPnl)).toUint128();
         a.pnl = newPnl.toInt128();
     }
 
@@ -505,11 +692,14 @@ contract PerpMarket is IPerpMarket {
         if (fee > cap) fee = cap;
     }
 
-    function _requireMargin(address account, Account storage a, uint256 mark, bool riskIncreasing) private view {
+    /// @dev `ratio` is the initial margin ratio after a risk-increasing change, else maintenance.
+    function _requireMargin(address account, Account memory a, Totals memory g, uint256 mark, uint256 ratio)
+        private
+        pure
+    {
         int256 size = a.size;
-        uint256 ratio = riskIncreasing ? _params.initialMarginRatio : _params.maintenanceMarginRatio;
         uint256 required = size == 0 ? 0 : _notional(size, mark).mulWadUp(ratio);
-        int256 value = _value(a, mark, _haircut());
+        int256 value = _value(a, mark, _haircut(g));
         if (value < int256(required)) revert InsufficientMargin(account, value, required);
     }
 
@@ -525,14 +715,17 @@ contract PerpMarket is IPerpMarket {
     }
 
     /// @dev Account value with funding already settled: capital + haircut(pnl + unrealised).
-    function _value(Account storage a, uint256 mark, uint256 h) private view returns (int256) {
-        return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark), h);
+    function _value(Account memory a, uint256 mark, uint256 h) private pure returns (int256) {
+        // |unrealised| < 2^197 (see `_unrealized`), |pnl| < 2^127, capital < 2^128: no sum wraps
+        unchecked {
+            return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark), h);
+        }
     }
 
     /// @dev Account value with funding not yet settled: the pending payment rounds like a settled one.
-    function _valueWithPending(Account storage a, uint256 mark, int256 cumulative, uint256 h)
+    function _valueWithPending(Account memory a, uint256 mark, int256 cumulative, uint256 h)
         private
-        view
+        pure
         returns (int256)
     {
         int256 pending = int256(a.size).mulDivCeil(cumulative - a.fundingSnapshot, INDEX_SCALE);
@@ -540,8 +733,11 @@ contract PerpMarket is IPerpMarket {
     }
 
     /// @dev Unrealised PnL at `mark`, floored.
-    function _unrealized(Account storage a, uint256 mark) private view returns (int256) {
-        return int256(a.size).mulDivFloor(int256(mark), WAD_I) - a.openNotional;
+    function _unrealized(Account memory a, uint256 mark) private pure returns (int256) {
+        // the product is checked, so |size x mark / 1e18| < 2^196; minus an int128 cannot wrap
+        unchecked {
+            return int256(a.size).mulDivFloor(int256(mark), WAD_I) - a.openNotional;
+        }
     }
 
     /// @dev Positive PnL counts at the haircut (rounded down); losses count in full.
@@ -553,11 +749,15 @@ contract PerpMarket is IPerpMarket {
         return size.abs().mulWadUp(mark);
     }
 
-    function _haircut() private view returns (uint256) {
-        uint256 positive = pnlPosTotal;
+    function _haircut(Totals memory g) private pure returns (uint256) {
+        uint256 positive = g.pnlPosTotal;
         if (positive == 0) return WAD;
-        uint256 senior = uint256(capitalTotal) + _insurance;
-        uint256 residual = vault > senior ? vault - senior : 0;
+        uint256 senior;
+        uint256 residual;
+        unchecked {
+            senior = uint256(g.capitalTotal) + g.insurance; // two uint128: cannot wrap
+            residual = g.vault > senior ? g.vault - senior : 0;
+        }
         return residual >= positive ? WAD : residual.divWadDown(positive);
     }
 }

@@ -38,7 +38,10 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     address public matcher;
     address public guardian;
 
-    address[] internal _markets;
+    /// @dev Market addresses by id (never zero once created), and how many there are: a lookup is
+    ///      one storage read, not an array's length and element.
+    mapping(uint256 marketId => address) internal _marketOf;
+    uint256 internal _marketCount;
     mapping(address account => mapping(address operator => bool)) public isOperator;
     /// @inheritdoc IPerpRouter
     mapping(bytes32 orderHash => uint256) public filled;
@@ -63,9 +66,10 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         if (address(oracle) == address(0) || address(collateral) == address(0)) revert ZeroAddress();
         (bool ok,) = oracle.tryPrice();
         if (!ok) revert OracleUnavailable(address(oracle));
-        marketId = _markets.length;
+        marketId = _marketCount;
         market = factory.create(marketId, fundingRate, collateral, oracle, params);
-        _markets.push(market);
+        _marketOf[marketId] = market;
+        _marketCount = marketId + 1;
         fundingRate.registerMarket(marketId, market, funding);
         emit Events.MarketCreated(marketId, market, address(collateral), address(oracle));
     }
@@ -160,20 +164,21 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
 
     /// @inheritdoc IPerpRouter
     function hashOrder(Order calldata order) public view returns (bytes32) {
-        return _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    ORDER_TYPEHASH,
-                    order.trader,
-                    order.marketId,
-                    order.size,
-                    order.limitPrice,
-                    order.nonce,
-                    order.expiry,
-                    order.reduceOnly
-                )
-            )
-        );
+        return _hashTypedDataV4(_structHash(order));
+    }
+
+    /// @dev `keccak256(abi.encode(ORDER_TYPEHASH, order))`, hashed in scratch memory (nothing
+    ///      allocated): an Order is seven static words in calldata, copied as they are once the
+    ///      address and the bool are checked canonical, as the ABI decoder would check them.
+    function _structHash(Order calldata order) private pure returns (bytes32 structHash) {
+        bytes32 typeHash = ORDER_TYPEHASH;
+        assembly ("memory-safe") {
+            if or(shr(160, calldataload(order)), gt(calldataload(add(order, 0xc0)), 1)) { revert(0, 0) }
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), order, 0xe0)
+            structHash := keccak256(m, 0x100)
+        }
     }
 
     /// @notice The EIP-712 domain separator (this chain, this router).
@@ -210,17 +215,19 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         Trade[] memory trades = new Trade[](n);
         uint256 runStart;
         for (uint256 i; i < n; ++i) {
-            trades[i] = _validateFill(fills[i]);
-            if (i + 1 == n || fills[i + 1].maker.marketId != fills[i].maker.marketId) {
-                _market(fills[i].maker.marketId).executeTrades(_slice(trades, runStart, i + 1));
+            Fill calldata f = fills[i];
+            _validateFill(f, trades[i]);
+            uint256 marketId = f.maker.marketId;
+            if (i + 1 == n || fills[i + 1].maker.marketId != marketId) {
+                _market(marketId).executeTrades(_slice(trades, runStart, i + 1));
                 runStart = i + 1;
             }
         }
     }
 
     /// @dev Every order check: same market, opposite sides, crossing prices, expiry, cancellation,
-    ///      remaining amount and signatures; then records the fill.
-    function _validateFill(Fill calldata f) private returns (Trade memory t) {
+    ///      remaining amount and signatures; then records the fill into `t` (the batch's element).
+    function _validateFill(Fill calldata f, Trade memory t) private {
         Order calldata mk = f.maker;
         Order calldata tk = f.taker;
         if (mk.marketId != tk.marketId) revert MarketMismatch(mk.marketId, tk.marketId);
@@ -231,19 +238,21 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         }
         bytes32 makerHash = _consume(mk, f.makerSignature, f.amount);
         bytes32 takerHash = _consume(tk, f.takerSignature, f.amount);
-        int256 makerDelta = mk.size > 0 ? int256(f.amount) : -int256(f.amount);
-        emit Events.OrderFilled(makerHash, takerHash, mk.marketId, mk.trader, tk.trader, makerDelta, mk.limitPrice);
-        return Trade(mk.trader, tk.trader, makerDelta, mk.limitPrice, mk.reduceOnly, tk.reduceOnly);
+        (t.maker, t.taker, t.price) = (mk.trader, tk.trader, mk.limitPrice);
+        t.makerDelta = mk.size > 0 ? int256(f.amount) : -int256(f.amount);
+        (t.makerReduceOnly, t.takerReduceOnly) = (mk.reduceOnly, tk.reduceOnly);
+        emit Events.OrderFilled(makerHash, takerHash, mk.marketId, t.maker, t.taker, t.makerDelta, t.price);
     }
 
     function _consume(Order calldata o, bytes calldata signature, uint256 amount) private returns (bytes32 orderHash) {
         orderHash = hashOrder(o);
         if (block.timestamp > o.expiry) revert OrderExpired(orderHash, o.expiry, block.timestamp);
         uint256 done = filled[orderHash];
-        if (done == CANCELLED || o.nonce < minNonce[o.trader]) revert OrderIsCancelled(orderHash);
+        address trader = o.trader;
+        if (done == CANCELLED || o.nonce < minNonce[trader]) revert OrderIsCancelled(orderHash);
         uint256 size = FixedPointMath.abs(o.size);
         if (amount == 0 || amount > size - done) revert FillExceedsOrder(orderHash, amount, size - done);
-        if (!_isValidSigner(o.trader, orderHash, signature)) revert InvalidSignature(o.trader, orderHash);
+        if (!_isValidSigner(trader, orderHash, signature)) revert InvalidSignature(trader, orderHash);
         filled[orderHash] = done + amount;
     }
 
@@ -251,11 +260,27 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     ///      wallet), or an operator the trader approved.
     ///      The ECDSA recovery comes first: an EOA's own signature then costs no EXTCODESIZE.
     function _isValidSigner(address trader, bytes32 digest, bytes calldata signature) private view returns (bool) {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
+        (address signer, ECDSA.RecoverError err) = _tryRecover(digest, signature);
         bool recovered = err == ECDSA.RecoverError.NoError;
         if (recovered && signer == trader) return true;
         if (trader.code.length > 0 && SignatureChecker.isValidERC1271SignatureNow(trader, digest, signature)) return true;
         return recovered && isOperator[trader][signer];
+    }
+
+    /// @dev `ECDSA.tryRecover(digest, signature)` read straight from calldata (no copy to memory):
+    ///      65 bytes `r, s, v`, the same checks (length, malleable `s`, zero signer).
+    function _tryRecover(bytes32 digest, bytes calldata signature) private pure returns (address, ECDSA.RecoverError) {
+        if (signature.length != 65) return (address(0), ECDSA.RecoverError.InvalidSignatureLength);
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly ("memory-safe") {
+            r := calldataload(signature.offset)
+            s := calldataload(add(signature.offset, 0x20))
+            v := byte(0, calldataload(add(signature.offset, 0x40)))
+        }
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, v, r, s);
+        return (signer, err);
     }
 
     /// @dev `trades[from:to]`; the whole array when the batch is a single market (the common case).
@@ -271,7 +296,7 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
 
     /// @inheritdoc IPerpRouter
     function marketCount() external view returns (uint256) {
-        return _markets.length;
+        return _marketCount;
     }
 
     /// @inheritdoc IPerpRouter
@@ -280,8 +305,9 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     }
 
     function _market(uint256 marketId) private view returns (IPerpMarket) {
-        if (marketId >= _markets.length) revert UnknownMarket(marketId);
-        return IPerpMarket(_markets[marketId]);
+        address market = _marketOf[marketId];
+        if (market == address(0)) revert UnknownMarket(marketId);
+        return IPerpMarket(market);
     }
 
     function _checkParams(MarketParams memory params, FundingParams memory funding) private pure {

@@ -30,6 +30,8 @@ MAX_SAMPLE_PREMIUM = WAD // 10  # a premium sample is clamped to +-10 % of the i
 UINT128_MAX = 2**128 - 1
 INT128_MAX = 2**127 - 1
 INT128_MIN = -(2**127)
+INT152_MAX = 2**151 - 1
+INT152_MIN = -(2**151)
 
 
 # ================================================================== errors
@@ -149,6 +151,13 @@ def clamp(x: int, lo: int, hi: int) -> int:
 def to_int128(x: int) -> int:
     """The contract's checked cast: ValueOverflow(x) outside int128."""
     if x > INT128_MAX or x < INT128_MIN:
+        raise ValueOverflow(x)
+    return x
+
+
+def to_int152(x: int) -> int:
+    """The contract's checked cast of the funding index: ValueOverflow(x) outside int152."""
+    if x > INT152_MAX or x < INT152_MIN:
         raise ValueOverflow(x)
     return x
 
@@ -284,7 +293,9 @@ class FundingState:
     def accrue(self, index: int, now: int) -> tuple[int, int]:
         """Fold the pending accrual into the index; returns (cumulative, mark) like `accrue`."""
         if self.last_accrual != now:
-            self.cumulative_index += self.pending(index, now)
+            pending = self.pending(index, now)
+            if pending != 0:
+                self.cumulative_index = to_int152(self.cumulative_index + pending)
             self.last_accrual = now
         return self.cumulative_index, self.mark_price(index)
 

@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 MUTANTS = {
     # The taker's margin is never checked after a fill: over-levered positions get through.
     "missing taker margin check": (
-        "            _requireMargin(t.taker, _accounts[t.taker], pr.mark, takerUp);\n",
+        "        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);\n",
         "",
     ),
     # Withdrawals ignore the initial-margin check of an open position (invariant 5).
     "withdrawal without margin check": (
-        "        if (open) _requireMargin(account, a, pr.mark, true);\n",
+        "        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio);\n",
         "",
     ),
     # Funding rounds in the trader's favour: a payer pays the floor, not the ceiling.
