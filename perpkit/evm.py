@@ -342,22 +342,11 @@ class InProcessChain:
     def transact(self, sender, to: str, data: bytes, number: int | None = None, timestamp: int | None = None) -> Receipt:
         """Mine one transaction in the next block (or at the given number and time). On a revert
         raise `Reverted`: the state and the head stay as they were."""
-        self.calls += 1
         number = self.number + 1 if number is None else number
         timestamp = self.pending_timestamp if timestamp is None else timestamp
-        self._enter(number, timestamp)
-        try:
-            output = bytes(self.evm.message_call(_plain(sender), to, data, gas=TX_GAS))
-        except RuntimeError as err:
-            self._enter(self.number, self.timestamp)
-            raise Reverted(_revert_data(err), self._gas_used()) from None
+        output = self._mine(number, timestamp, lambda: bytes(self.evm.message_call(_plain(sender), to, data, gas=TX_GAS)))
         result = self.evm.result
-        self._advance(number, timestamp)
         return Receipt(number, timestamp, result.gas_used if result else 0, output, list(result.logs) if result else [])
-
-    def _gas_used(self) -> int:
-        result = self.evm.result
-        return result.gas_used if result else 0
 
     def deploy(self, name: str, *args, sender, bytecode: bytes | None = None) -> Contract:
         """Deploy artifact `name` with constructor `args`, in a block of its own."""
@@ -365,16 +354,21 @@ class InProcessChain:
         ctor = next((i for i in artifact.abi if i["type"] == "constructor"), {"inputs": []})
         types = [canonical_type(i) for i in ctor["inputs"]]
         code = (bytecode or artifact.bytecode) + abi_encode(types, _plain(list(args)))
+        address = self._mine(self.number + 1, self.pending_timestamp, lambda: self.evm.deploy(_plain(sender), code, gas=TX_GAS))
+        return Contract(self, address, artifact)
+
+    def _mine(self, number: int, timestamp: int, execute):
+        """Run `execute` in block `number` at `timestamp`; it becomes the head unless it reverts."""
         self.calls += 1
-        number, timestamp = self.number + 1, self.pending_timestamp
         self._enter(number, timestamp)
         try:
-            address = self.evm.deploy(_plain(sender), code, gas=TX_GAS)
+            out = execute()
         except RuntimeError as err:
             self._enter(self.number, self.timestamp)
-            raise Reverted(_revert_data(err)) from None
+            result = self.evm.result
+            raise Reverted(_revert_data(err), result.gas_used if result else 0) from None
         self._advance(number, timestamp)
-        return Contract(self, address, artifact)
+        return out
 
     def at(self, name: str, address: str) -> Contract:
         return Contract(self, address, self.artifacts[name])

@@ -91,6 +91,12 @@ class ExchangeMachine(RuleBasedStateMachine):
     def _count(self, rule_name, result):
         type(self).stats.setdefault(rule_name, [0, 0])[1 if _refused(result) else 0] += 1
 
+    def _try_settle(self, ex, fill) -> bytes | None:
+        """A fill the router must refuse before the market sees it: its revert data, or None if
+        it was settled (the model is not told: the caller fails the step then)."""
+        head = self.chain.blocks.head
+        return attempt(self.chain, ex.router, "settle", ([fill],), ex.matcher, head.number + 1, head.timestamp + 1)
+
     def _capital(self, market, who) -> int:
         return self.mirrors[market].model.account(self._who(who).address).capital
 
@@ -189,9 +195,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         if how == "cancelled":
             ex.router.cancelOrder(mk.as_tuple(), sender=self._who(maker))
         note(f"[{market}] fill a {how} order of {maker}")
-        head = self.chain.blocks.head
-        fill = ex.fill(mk, tk, size, self._who(maker), self._who(taker))
-        refusal = attempt(self.chain, ex.router, "settle", ([fill],), ex.matcher, head.number + 1, head.timestamp + 1)
+        refusal = self._try_settle(ex, ex.fill(mk, tk, size, self._who(maker), self._who(taker)))
         assert refusal is not None, f"the router settled a {how} order"
         name, args = decode_revert(refusal, mi.table)
         order_hash = ex.router.hashOrder(mk.as_tuple())
@@ -218,9 +222,7 @@ class ExchangeMachine(RuleBasedStateMachine):
             return
         amount = size - first + extra
         tk2 = ex.order(taker_acct, -amount, price)
-        head = self.chain.blocks.head
-        refusal = attempt(self.chain, ex.router, "settle", ([ex.fill(mk, tk2, amount, maker_acct, taker_acct)],),
-                          ex.matcher, head.number + 1, head.timestamp + 1)
+        refusal = self._try_settle(ex, ex.fill(mk, tk2, amount, maker_acct, taker_acct))
         assert refusal is not None, "an order was filled past its size"
         expected = ("FillExceedsOrder", (ex.router.hashOrder(mk.as_tuple()), amount, size - first))
         self._count("overfill", decode_revert(refusal, mi.table))
