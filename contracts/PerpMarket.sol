@@ -7,6 +7,7 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 
 import {IPerpMarket} from "./interfaces/IPerpMarket.sol";
 import {IFundingRate} from "./interfaces/IFundingRate.sol";
+import {ICollateralPool} from "./interfaces/ICollateralPool.sol";
 import {IPriceOracle} from "./oracle/IPriceOracle.sol";
 import {MarketParams, Trade} from "./libraries/Types.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
@@ -21,6 +22,10 @@ import "./libraries/Errors.sol";
 ///         the haircut `h = min(residual, pnlPosTotal) / pnlPosTotal`, `residual = vault - capitalTotal
 ///         - insurance`. A realised loss is paid from the loser's capital at once; what capital cannot
 ///         cover is debt, which lowers `h` until the insurance fund pays it (no ADL).
+///
+///         Other collateral (multi-collateral margin) lives in the market's `collateralPool`: it counts
+///         as margin at its weight, and a loss past `capital` stays as negative `pnl`, a debt in the
+///         settlement token that the collateral backs until it is repaid or sold to a liquidator.
 ///
 ///         Every state-changing function runs: checks, accrue, effects, health check, emit, transfer.
 ///
@@ -79,6 +84,8 @@ contract PerpMarket is IPerpMarket {
     /// @inheritdoc IPerpMarket
     IPriceOracle public oracle;
     bool public paused;
+    /// @inheritdoc IPerpMarket
+    ICollateralPool public collateralPool;
 
     Totals internal _totals;
 
@@ -163,7 +170,7 @@ contract PerpMarket is IPerpMarket {
         g.capitalTotal -= uint128(wad);
         g.vault -= uint128(wad);
 
-        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio);
+        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, true);
         _storeAccount(account, a, open ? ALL : 1);
         _storeTotals(g, words);
         emit Events.Withdraw(account, to, amount, wad);
@@ -203,8 +210,8 @@ contract PerpMarket is IPerpMarket {
         bool takerUp = _applySide(t, takerAccount, false, taker, pr, p, g);
         _checkOpenInterest(g, longsBefore, shortsBefore, p.maxOpenInterest);
         if (takerAccount == makerAccount) maker = taker; // a self-trade: the maker's copy predates the taker's side
-        _requireMargin(makerAccount, maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
-        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
+        _requireMargin(makerAccount, maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio, makerUp);
+        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio, takerUp);
     }
 
     /// @inheritdoc IPerpMarket
@@ -226,6 +233,35 @@ contract PerpMarket is IPerpMarket {
         emit Events.Paused(paused_);
     }
 
+    /// @inheritdoc IPerpMarket
+    function setCollateralPool(ICollateralPool pool) external onlyRouter {
+        if (address(pool) == address(0)) revert ZeroAddress();
+        if (address(collateralPool) != address(0)) revert CollateralPoolAlreadySet(address(collateralPool));
+        collateralPool = pool;
+    }
+
+    // ================================================================== collateral pool entry point
+
+    /// @inheritdoc IPerpMarket
+    function onCollateralWithdrawn(address account) external {
+        if (msg.sender != address(collateralPool)) revert OnlyCollateralPool(msg.sender);
+        Account memory a = _loadAccount(account, ALL);
+        if (a.size == 0) {
+            if (a.pnl >= 0) return; // flat and owing nothing: free to leave, oracles up or down
+            // flat in debt: what collateral is left must still back the debt (needs no market price)
+            _requireMargin(account, a, _loadTotals(2), 0, 0, true);
+            return;
+        }
+        if (paused) revert MarketPaused(marketId);
+        Prices memory pr = _accruePrices();
+        Totals memory g = _loadTotals(2);
+        _settleFunding(account, a, g, pr.cumulative);
+        _settleLoss(a, g);
+        _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, true);
+        _storeAccount(account, a, ALL);
+        _storeTotals(g, 2);
+    }
+
     // ================================================================== permissionless
 
     /// @inheritdoc IPerpMarket
@@ -242,7 +278,7 @@ contract PerpMarket is IPerpMarket {
         MarketParams memory p = _loadParams();
         _settleFunding(account, a, g, pr.cumulative);
         _settleLoss(a, g);
-        int256 value = _value(a, pr.mark, _haircut(g));
+        int256 value = _value(a, pr.mark, _haircut(g)) + _collateralValueOf(account);
         uint256 maintenance = _notional(size, pr.mark).mulWadUp(p.maintenanceMarginRatio);
         if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
 
@@ -262,16 +298,66 @@ contract PerpMarket is IPerpMarket {
             g.capitalTotal = (g.capitalTotal + reward).toUint128();
             g.insurance = (g.insurance + fee - reward).toUint128();
         }
-        if (a.size == 0 && a.pnl < 0) _absorbBadDebt(account, a, g);
+        // debt that collateral still backs waits for `liquidateCollateral`; the rest is bad debt now
+        if (a.size == 0 && a.pnl < 0 && !_holdsCollateral(account)) _absorbBadDebt(account, a, g);
 
         // health check (the liquidated account needs none: it only lost risk)
-        _requireMargin(msg.sender, l, g, pr.mark, liquidatorUp ? p.initialMarginRatio : p.maintenanceMarginRatio);
+        _requireMargin(
+            msg.sender, l, g, pr.mark, liquidatorUp ? p.initialMarginRatio : p.maintenanceMarginRatio, liquidatorUp
+        );
 
         _storeAccount(account, a, ALL);
         _storeAccount(msg.sender, l, ALL);
         _storeTotals(g, ALL);
         emit Events.Liquidation(account, msg.sender, amount, pr.mark, fee, reward);
         emit Events.InsuranceChanged(g.insurance);
+    }
+
+    /// @inheritdoc IPerpMarket
+    function liquidateCollateral(address account, uint256 maxRepay) external {
+        // checks
+        if (account == msg.sender) revert SelfLiquidation(account);
+        if (maxRepay == 0) revert ZeroAmount();
+        ICollateralPool pool = collateralPool;
+        if (address(pool) == address(0)) revert NothingToSeize(account);
+        Account memory a = _loadAccount(account, ALL);
+        Account memory l = _loadAccount(msg.sender, ALL);
+
+        // accrue (a flat account in debt needs no market price: its liquidation never waits for one)
+        Totals memory g = _loadTotals(2);
+        uint256 mark;
+        if (a.size != 0 || l.size != 0) {
+            Prices memory pr = _accruePrices();
+            mark = pr.mark;
+            _settleFunding(account, a, g, pr.cumulative);
+            _settleFunding(msg.sender, l, g, pr.cumulative);
+            _settleLoss(l, g);
+        }
+        _settleLoss(a, g);
+        if (a.pnl >= 0) revert NoDebt(account);
+        if (a.size != 0) {
+            int256 value = _value(a, mark, _haircut(g)) + _collateralValueOf(account);
+            uint256 maintenance = _notional(a.size, mark).mulWadUp(_params.maintenanceMarginRatio);
+            if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
+        }
+
+        // effects: the liquidator pays the debt from its capital and receives the collateral
+        uint256 debt = uint256(-int256(a.pnl));
+        (uint256 repaid, bool left) = pool.seize(account, msg.sender, maxRepay.min(debt));
+        if (repaid == 0) revert NothingToSeize(account);
+        if (repaid > l.capital) revert InsufficientCapital(msg.sender, repaid, l.capital);
+        l.capital -= uint128(repaid);
+        g.capitalTotal -= uint128(repaid);
+        a.pnl += int128(int256(repaid)); // repaid <= debt: the pnl stays <= 0
+        if (a.size == 0 && a.pnl < 0 && !left) _absorbBadDebt(account, a, g);
+
+        // health check: the liquidator paid from capital, like a withdrawal
+        if (l.size != 0) _requireMargin(msg.sender, l, g, mark, _params.initialMarginRatio, true);
+
+        _storeAccount(account, a, ALL);
+        _storeAccount(msg.sender, l, ALL);
+        _storeTotals(g, 2);
+        emit Events.DebtRepaid(account, msg.sender, repaid, a.pnl);
     }
 
     /// @inheritdoc IPerpMarket
@@ -327,9 +413,10 @@ contract PerpMarket is IPerpMarket {
     function accountValue(address account) public view returns (int256) {
         Account memory a = _loadAccount(account, ALL);
         Totals memory g = _loadTotals(2);
-        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, _haircut(g));
+        int256 collateralValue = _collateralValueOf(account);
+        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, _haircut(g)) + collateralValue;
         (uint256 mark, int256 cumulative) = _viewPrices();
-        return _valueWithPending(a, mark, cumulative, _haircut(g));
+        return _valueWithPending(a, mark, cumulative, _haircut(g)) + collateralValue;
     }
 
     /// @inheritdoc IPerpMarket
@@ -347,7 +434,7 @@ contract PerpMarket is IPerpMarket {
         for (uint256 i; i < n; ++i) {
             Account memory a = _loadAccount(accounts[i], ALL);
             sizes[i] = a.size;
-            values[i] = _valueWithPending(a, mark, cumulative, h);
+            values[i] = _valueWithPending(a, mark, cumulative, h) + _collateralValueOf(accounts[i]);
             maintenance[i] = a.size == 0 ? 0 : _notional(a.size, mark).mulWadUp(mmr);
         }
     }
@@ -692,15 +779,39 @@ contract PerpMarket is IPerpMarket {
         if (fee > cap) fee = cap;
     }
 
-    /// @dev `ratio` is the initial margin ratio after a risk-increasing change, else maintenance.
-    function _requireMargin(address account, Account memory a, Totals memory g, uint256 mark, uint256 ratio)
+    /// @dev `ratio` is the initial margin ratio after a risk-increasing change or a withdrawal
+    ///      (`newRisk`), else maintenance. The collateral pool is asked only when the settlement-token
+    ///      value alone falls short, so an account (or a market) without collateral pays nothing for it.
+    function _requireMargin(address account, Account memory a, Totals memory g, uint256 mark, uint256 ratio, bool newRisk)
         private
-        pure
+        view
     {
         int256 size = a.size;
         uint256 required = size == 0 ? 0 : _notional(size, mark).mulWadUp(ratio);
         int256 value = _value(a, mark, _haircut(g));
-        if (value < int256(required)) revert InsufficientMargin(account, value, required);
+        if (value >= int256(required)) return;
+        ICollateralPool pool = collateralPool;
+        if (address(pool) == address(0)) revert InsufficientMargin(account, value, required);
+        (uint256 extra, bool allPriced) = pool.valueOf(account);
+        value += int256(extra);
+        if (value >= int256(required)) return;
+        // a failed collateral oracle counts that collateral at zero for new risk, but never blocks a
+        // change that only lowers risk (closing): nobody could price what the check would need
+        if (!allPriced && !newRisk) return;
+        revert InsufficientMargin(account, value, required);
+    }
+
+    /// @dev Margin value of `account`'s other collateral (a failed oracle counts zero).
+    function _collateralValueOf(address account) private view returns (int256) {
+        ICollateralPool pool = collateralPool;
+        if (address(pool) == address(0)) return 0;
+        (uint256 value,) = pool.valueOf(account);
+        return int256(value); // < 2^128 x 8 tokens x price: far below 2^255
+    }
+
+    function _holdsCollateral(address account) private view returns (bool) {
+        ICollateralPool pool = collateralPool;
+        return address(pool) != address(0) && pool.holdsCollateral(account);
     }
 
     // ================================================================== internals: prices

@@ -14,7 +14,9 @@ import {IFundingRate} from "./interfaces/IFundingRate.sol";
 import {IPriceOracle} from "./oracle/IPriceOracle.sol";
 import {FundingRate} from "./FundingRate.sol";
 import {PerpMarketFactory} from "./PerpMarketFactory.sol";
-import {MarketParams, FundingParams, Order, Fill, Trade} from "./libraries/Types.sol";
+import {CollateralPool, IMarketForPool} from "./CollateralPool.sol";
+import {ICollateralPool} from "./interfaces/ICollateralPool.sol";
+import {MarketParams, FundingParams, CollateralParams, Order, Fill, Trade} from "./libraries/Types.sol";
 import {ParamsLib} from "./libraries/ParamsLib.sol";
 import {FixedPointMath} from "./libraries/FixedPointMath.sol";
 import {Events} from "./libraries/Events.sol";
@@ -42,6 +44,8 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
     ///      one storage read, not an array's length and element.
     mapping(uint256 marketId => address) internal _marketOf;
     uint256 internal _marketCount;
+    /// @inheritdoc IPerpRouter
+    mapping(uint256 marketId => ICollateralPool) public collateralPoolOf;
     mapping(address account => mapping(address operator => bool)) public isOperator;
     /// @inheritdoc IPerpRouter
     mapping(bytes32 orderHash => uint256) public filled;
@@ -94,6 +98,26 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         if (!ok) revert OracleUnavailable(address(oracle));
         _market(marketId).setOracle(oracle);
         fundingRate.syncOracle(marketId);
+    }
+
+    /// @inheritdoc IPerpRouter
+    function setCollateral(uint256 marketId, IERC20 token, IPriceOracle oracle, CollateralParams calldata params)
+        external
+        onlyOwner
+    {
+        IPerpMarket market = _market(marketId);
+        ParamsLib.validate(params);
+        if (address(oracle) == address(0)) revert ZeroAddress();
+        (bool ok,) = oracle.tryPrice();
+        if (!ok) revert OracleUnavailable(address(oracle));
+        ICollateralPool pool = collateralPoolOf[marketId];
+        if (address(pool) == address(0)) {
+            pool = new CollateralPool(address(this), IMarketForPool(address(market)), marketId);
+            collateralPoolOf[marketId] = pool;
+            market.setCollateralPool(pool);
+            emit Events.CollateralPoolCreated(marketId, address(pool));
+        }
+        pool.setCollateral(address(token), oracle, params);
     }
 
     function setMatcher(address matcher_) external onlyOwner {
@@ -151,6 +175,47 @@ contract PerpRouter is IPerpRouter, EIP712, Ownable2Step {
         token.safeTransferFrom(msg.sender, address(market), amount);
         uint256 received = token.balanceOf(address(market)) - before;
         market.deposit(account, msg.sender, received);
+    }
+
+    /// @inheritdoc IPerpRouter
+    function depositCollateral(uint256 marketId, IERC20 token, uint256 amount) external {
+        _depositCollateral(marketId, msg.sender, token, amount);
+    }
+
+    /// @inheritdoc IPerpRouter
+    function depositCollateralFor(uint256 marketId, address account, IERC20 token, uint256 amount) external {
+        if (account == address(0)) revert ZeroAddress();
+        _depositCollateral(marketId, account, token, amount);
+    }
+
+    /// @inheritdoc IPerpRouter
+    function withdrawCollateral(uint256 marketId, IERC20 token, uint256 amount) external {
+        _pool(marketId).withdraw(msg.sender, msg.sender, address(token), amount);
+    }
+
+    /// @inheritdoc IPerpRouter
+    function withdrawCollateralFor(uint256 marketId, address account, IERC20 token, uint256 amount) external {
+        if (!isOperator[account][msg.sender]) revert NotAuthorized(msg.sender, account);
+        _pool(marketId).withdraw(account, account, address(token), amount);
+    }
+
+    /// @dev Credits what actually arrived (a fee-on-transfer token counts net of its fee); the cap
+    ///      applies to that amount.
+    function _depositCollateral(uint256 marketId, address account, IERC20 token, uint256 amount) private {
+        ICollateralPool pool = _pool(marketId);
+        if (amount == 0) revert ZeroAmount();
+        uint256 before = token.balanceOf(address(pool));
+        token.safeTransferFrom(msg.sender, address(pool), amount);
+        uint256 received = token.balanceOf(address(pool)) - before;
+        pool.deposit(account, msg.sender, address(token), received);
+    }
+
+    function _pool(uint256 marketId) private view returns (ICollateralPool pool) {
+        pool = collateralPoolOf[marketId];
+        if (address(pool) == address(0)) {
+            _market(marketId); // an unknown market says so
+            revert UnknownCollateral(address(0));
+        }
     }
 
     /// @inheritdoc IPerpRouter

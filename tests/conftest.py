@@ -41,8 +41,8 @@ def funding_params(**overrides):
 def _fresh_build(project):
     """ape-solidity rebuilds a changed contract but not the ones embedding its creation code: a
     stale factory or router would deploy old code. Refuse to test a build like that."""
-    embedded = {"PerpMarketFactory": "PerpMarket", "PerpRouter": "FundingRate"}
-    for outer, inner in embedded.items():
+    embedded = [("PerpMarketFactory", "PerpMarket"), ("PerpRouter", "FundingRate"), ("PerpRouter", "CollateralPool")]
+    for outer, inner in embedded:
         outer_code = getattr(project, outer).contract_type.deployment_bytecode.bytecode
         inner_code = getattr(project, inner).contract_type.deployment_bytecode.bytecode
         if inner_code[2:] not in outer_code:

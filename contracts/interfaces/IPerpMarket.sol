@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {IPriceOracle} from "../oracle/IPriceOracle.sol";
+import {ICollateralPool} from "./ICollateralPool.sol";
 import {MarketParams, Trade} from "../libraries/Types.sol";
 
 /// @title IPerpMarket
@@ -29,6 +30,16 @@ interface IPerpMarket {
     /// @notice Pauses or unpauses risk-increasing actions (router only).
     function setPaused(bool paused) external;
 
+    /// @notice Attaches the market's collateral pool, once (router only, with the first collateral).
+    function setCollateralPool(ICollateralPool pool) external;
+
+    // ------------------------------------------------------------ collateral pool entry point
+
+    /// @notice Health check after `account`'s collateral balance went down (collateral pool only):
+    ///         initial margin with an open position (not while paused); a flat account in debt keeps
+    ///         the debt backed; a flat account without debt passes without any price.
+    function onCollateralWithdrawn(address account) external;
+
     // ------------------------------------------------------------ permissionless
 
     /// @notice Takes over `amount` (WAD base units) of `account`'s position at the mark price into the
@@ -36,6 +47,14 @@ interface IPerpMarket {
     ///         The caller receives `liquidatorShare` of the fee; negative equity left on a closed
     ///         account is bad debt, paid by the insurance fund and past it socialised by the haircut.
     function liquidate(address account, uint256 amount) external;
+
+    /// @notice Repays up to `maxRepay` (WAD) of `account`'s settlement-token debt from the caller's
+    ///         capital; the caller receives `account`'s collateral at the liquidation discount, lowest
+    ///         weight first (see `ICollateralPool.seize`). Allowed when the account is in debt and
+    ///         either below maintenance or flat (a flat account's debt blocks winners' profit through
+    ///         the haircut). Debt left on a flat account without collateral is bad debt. The caller
+    ///         must keep initial margin if it holds a position.
+    function liquidateCollateral(address account, uint256 maxRepay) external;
 
     /// @notice Settles `account`'s pending funding into its PnL.
     function settleFunding(address account) external;
@@ -45,7 +64,8 @@ interface IPerpMarket {
     function positionOf(address account) external view returns (int256 size, int256 openNotional, int256 fundingSnapshot);
     function capitalOf(address account) external view returns (uint256);
     function pnlOf(address account) external view returns (int256);
-    /// @notice capital + haircut(pnl + unrealised at mark - pending funding), WAD (signed).
+    /// @notice capital + haircut(pnl + unrealised at mark - pending funding) + collateral at weight,
+    ///         WAD (signed).
     function accountValue(address account) external view returns (int256);
     /// @notice Sizes, values and maintenance requirements of `accounts`, prices read once (keepers).
     function healthOf(address[] calldata accounts)
@@ -59,5 +79,7 @@ interface IPerpMarket {
     /// @notice `h = min(residual, pnlPosTotal) / pnlPosTotal` (WAD, 1e18 when no positive PnL).
     function haircut() external view returns (uint256);
     function oracle() external view returns (IPriceOracle);
+    /// @notice The market's pool of other collateral tokens (zero until the first is registered).
+    function collateralPool() external view returns (ICollateralPool);
     function params() external view returns (MarketParams memory);
 }

@@ -3,7 +3,8 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IPriceOracle} from "../oracle/IPriceOracle.sol";
-import {MarketParams, FundingParams, Order, Fill} from "../libraries/Types.sol";
+import {MarketParams, FundingParams, CollateralParams, Order, Fill} from "../libraries/Types.sol";
+import {ICollateralPool} from "./ICollateralPool.sol";
 
 /// @title IPerpRouter
 /// @notice The entry point of a perpkit deployment: markets, collateral, operators, signed orders.
@@ -28,6 +29,23 @@ interface IPerpRouter {
     function withdraw(uint256 marketId, uint256 amount) external;
     /// @notice An approved operator withdraws `amount` from `account`; the tokens go to `account`.
     function withdrawFor(uint256 marketId, address account, uint256 amount) external;
+
+    /// @notice Registers `token` as collateral of `marketId`, or updates its oracle and parameters
+    ///         (owner; hard bounds in `ParamsLib`, and the oracle must price now). The first call for
+    ///         a market creates its collateral pool.
+    function setCollateral(uint256 marketId, IERC20 token, IPriceOracle oracle, CollateralParams calldata params)
+        external;
+    /// @notice The collateral pool of `marketId` (zero before its first collateral).
+    function collateralPoolOf(uint256 marketId) external view returns (ICollateralPool);
+    /// @notice Deposits `amount` of the caller's `token` as collateral of its account in `marketId`;
+    ///         the account is credited what arrived.
+    function depositCollateral(uint256 marketId, IERC20 token, uint256 amount) external;
+    /// @notice Deposits `amount` of the caller's `token` as collateral of `account`.
+    function depositCollateralFor(uint256 marketId, address account, IERC20 token, uint256 amount) external;
+    /// @notice Withdraws `amount` of the caller's `token` collateral to the caller.
+    function withdrawCollateral(uint256 marketId, IERC20 token, uint256 amount) external;
+    /// @notice An approved operator withdraws `amount` of `account`'s `token`; it goes to `account`.
+    function withdrawCollateralFor(uint256 marketId, address account, IERC20 token, uint256 amount) external;
 
     /// @notice Approves or revokes `operator` to sign orders and withdraw for the caller.
     function setOperator(address operator, bool approved) external;

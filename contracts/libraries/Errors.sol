@@ -120,3 +120,23 @@ error SelfLiquidation(address account);
 error InvalidLiquidationAmount(uint256 amount, int256 size);
 /// @notice A value does not fit the packed storage type.
 error ValueOverflow(int256 value);
+
+// ---------------------------------------------------------------- multi-collateral
+/// @notice `token` is not a registered collateral of this market.
+error UnknownCollateral(address token);
+/// @notice The market's settlement token is margin as capital, not as a weighted collateral.
+error SettlementTokenAsCollateral(address token);
+/// @notice A market holds at most `max` collateral tokens.
+error TooManyCollaterals(uint256 max);
+/// @notice A deposit would take the market's holding of `token` past its cap.
+error CollateralCapExceeded(address token, uint256 total, uint256 cap);
+/// @notice A withdrawal larger than the account's balance of `token`.
+error InsufficientCollateral(address account, address token, uint256 amount, uint256 balance);
+/// @notice Only the market's collateral pool may call this.
+error OnlyCollateralPool(address caller);
+/// @notice The market already has its collateral pool.
+error CollateralPoolAlreadySet(address pool);
+/// @notice The account owes nothing in the settlement token.
+error NoDebt(address account);
+/// @notice No collateral of the account could be sold: none held, no working oracle, or dust.
+error NothingToSeize(address account);

@@ -49,6 +49,17 @@ library Events {
     event OracleSet(address oracle);
     event Paused(bool paused);
 
+    // ------------------------------------------------------------ multi-collateral
+    event CollateralPoolCreated(uint256 indexed marketId, address pool);
+    event CollateralSet(address indexed token, address oracle, uint256 weight, uint256 liquidationDiscount, uint256 cap);
+    event CollateralDeposited(address indexed account, address indexed token, address payer, uint256 amount);
+    event CollateralWithdrawn(address indexed account, address indexed token, address to, uint256 amount);
+    /// @notice `amount` token units of `account` went to `liquidator`, who repaid `repaid` (WAD) of its debt.
+    event CollateralSeized(
+        address indexed account, address indexed liquidator, address indexed token, uint256 amount, uint256 repaid, uint256 price
+    );
+    event DebtRepaid(address indexed account, address indexed payer, uint256 repaid, int256 pnl);
+
     // ------------------------------------------------------------ funding
     event MarketRegistered(uint256 indexed marketId, address market);
     event FundingParamsSet(uint256 indexed marketId, FundingParams params);

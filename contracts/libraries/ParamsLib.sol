@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {MarketParams, FundingParams} from "./Types.sol";
+import {MarketParams, FundingParams, CollateralParams} from "./Types.sol";
 import {ParamOutOfBounds, EnvelopeViolated} from "./Errors.sol";
 
 /// @title ParamsLib
@@ -17,6 +17,9 @@ library ParamsLib {
     uint256 internal constant MAX_INTEREST_RATE = 0.001e18; // per 8 h
     uint256 internal constant MAX_PREMIUM_CLAMP = 0.01e18;
     uint256 internal constant MAX_RATE_CAP = 0.05e18; // per 8 h
+    uint256 internal constant MAX_COLLATERAL_WEIGHT = 0.99e18;
+    uint256 internal constant MIN_LIQUIDATION_DISCOUNT = 0.01e18; // a liquidator's reason to buy
+    uint256 internal constant MAX_LIQUIDATION_DISCOUNT = 0.2e18;
 
     function _bound(bytes32 name, uint256 value, uint256 lo, uint256 hi) private pure {
         if (value < lo || value > hi) revert ParamOutOfBounds(name, value, lo, hi);
@@ -40,6 +43,17 @@ library ParamsLib {
         _bound("interestRate", f.interestRate, 0, MAX_INTEREST_RATE);
         _bound("premiumClamp", f.premiumClamp, 0, MAX_PREMIUM_CLAMP);
         _bound("rateCap", f.rateCap, f.interestRate, MAX_RATE_CAP);
+    }
+
+    /// @notice Reverts unless a collateral's parameters are within their hard bounds. The weight is
+    ///         at most `1 - liquidationDiscount`: selling collateral worth `r / (1 - d)` to repay `r`
+    ///         of debt then changes the account's margin by `r - r * w / (1 - d) >= 0`, so a
+    ///         collateral sale never lowers it.
+    function validate(CollateralParams memory c) internal pure {
+        _bound("liquidationDiscount", c.liquidationDiscount, MIN_LIQUIDATION_DISCOUNT, MAX_LIQUIDATION_DISCOUNT);
+        uint256 maxWeight = 1e18 - c.liquidationDiscount;
+        _bound("weight", c.weight, 0, maxWeight < MAX_COLLATERAL_WEIGHT ? maxWeight : MAX_COLLATERAL_WEIGHT);
+        _bound("cap", c.cap, 1, type(uint128).max);
     }
 
     /// @notice The safety envelope checked at market creation and on every parameter change:

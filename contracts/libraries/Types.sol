@@ -15,6 +15,15 @@ struct MarketParams {
     uint128 minPositionSize; // smallest non-zero |size| (WAD)
 }
 
+/// @notice A non-settlement collateral token of one market, owner-set within hard bounds (see
+///         `ParamsLib`). It counts as margin at `weight` of its oracle value; a liquidator buys it
+///         `liquidationDiscount` below the oracle price to repay the account's debt.
+struct CollateralParams {
+    uint64 weight; // e.g. 0.98e18 for FRAX, 0.80e18 for WETH; 0 delists it for new risk
+    uint64 liquidationDiscount; // weight + discount <= 1: a sale never lowers the account's margin
+    uint128 cap; // most token units the market holds of it, all accounts together
+}
+
 /// @notice Funding parameters of one market (WAD per 8 hours).
 struct FundingParams {
     uint64 interestRate; // I, default 0.01 %
