@@ -120,24 +120,29 @@ contract CollateralPool is ICollateralPool {
     // ================================================================== market entry point
 
     /// @inheritdoc ICollateralPool
-    /// @dev Per token: the liquidator buys at `price x (1 - discount)`, rounded up. It receives the
-    ///      token units that cover the debt, rounded up, and pays the debt they cover: to the wei when
-    ///      the balance suffices, else the whole balance's cost rounded up. Rounding the units up
-    ///      gives the liquidator less than one token unit, and clears the debt to the wei instead of
-    ///      leaving dust debt that no unit could repay (which would keep the haircut below 1 and the
-    ///      account's collateral locked). The tokens move between balances; nothing leaves the pool.
-    function seize(address account, address liquidator, uint256 maxRepay) external returns (uint256 repaid, bool left) {
+    /// @dev Per token: the liquidator buys at `price x (1 - discount)`, rounded up, and pays the
+    ///      units' cost rounded up: rounding favours the liquidated account. One exception: a sale
+    ///      that repays the whole debt (`clearsDebt`) rounds its last unit up and charges only the
+    ///      debt left for it. That gives the liquidator less than one token unit, once per debt, and
+    ///      clears the debt to the wei instead of leaving dust debt that no unit could repay (which
+    ///      would hold the haircut below 1 and lock the account's collateral). A partial repayment
+    ///      rounds the units down, so repeated dust repayments cannot take a unit each.
+    ///      The tokens move between balances; nothing leaves the pool.
+    function seize(address account, address liquidator, uint256 maxRepay, bool clearsDebt)
+        external
+        returns (uint256 repaid, bool left)
+    {
         if (msg.sender != address(market)) revert OnlyMarket(marketId, msg.sender);
         uint256 untried = heldMask[account];
         while (untried != 0 && repaid < maxRepay) {
             uint256 i = _lowestWeight(untried);
             untried &= ~(1 << i);
-            repaid += _seizeOne(account, liquidator, tokens[i], maxRepay - repaid);
+            repaid += _seizeOne(account, liquidator, tokens[i], maxRepay - repaid, clearsDebt);
         }
         left = heldMask[account] != 0;
     }
 
-    function _seizeOne(address account, address liquidator, address token, uint256 maxRepay)
+    function _seizeOne(address account, address liquidator, address token, uint256 maxRepay, bool clearsDebt)
         private
         returns (uint256 cost)
     {
@@ -147,10 +152,13 @@ contract CollateralPool is ICollateralPool {
         uint256 unitPrice = price.mulWadUp(WAD - c.liquidationDiscount); // WAD per whole token (WAD units)
         uint256 scale = c.scale;
         uint256 balance = balanceOf[account][token];
-        uint256 amount = _divUp(maxRepay.mulDivUp(WAD, unitPrice), scale);
-        if (amount >= balance) (amount, cost) = (balance, (balance * scale).mulDivUp(unitPrice, WAD).min(maxRepay));
-        else cost = maxRepay;
+        uint256 amount = clearsDebt
+            ? _divUp(maxRepay.mulDivUp(WAD, unitPrice), scale)
+            : maxRepay.mulDivDown(WAD, unitPrice) / scale;
+        if (amount >= balance) amount = balance;
         if (amount == 0) return 0;
+        // the units' cost, rounded up; the last, rounded-up unit of a clearing sale costs what is left
+        cost = (amount * scale).mulDivUp(unitPrice, WAD).min(maxRepay);
         _debit(account, token, c, balance - amount);
         balanceOf[liquidator][token] += amount;
         heldMask[liquidator] |= 1 << (c.bit - 1);

@@ -291,6 +291,11 @@ contract PerpMarket is IPerpMarket {
         bool liquidatorUp = _applyTradeUnpaused(msg.sender, l, g, -delta, pr.mark, pr.cumulative, p.minPositionSize);
 
         uint256 reward;
+        // The fee is charged only as far as capital and positive PnL cover it after the takeover. A
+        // debt for the rest would back nobody: the fund and the liquidator can be credited only
+        // with backed value, so a later repayment (a deposit, a collateral sale) would leave tokens
+        // no one can claim, and a write-off would count the fee as bad debt.
+        fee = fee.min(uint256(a.capital) + (a.pnl > 0 ? uint256(int256(a.pnl)) : 0));
         if (fee > 0) {
             fee = _collectFee(a, g, fee);
             reward = fee.mulWadDown(p.liquidatorShare);
@@ -343,7 +348,7 @@ contract PerpMarket is IPerpMarket {
 
         // effects: the liquidator pays the debt from its capital and receives the collateral
         uint256 debt = uint256(-int256(a.pnl));
-        (uint256 repaid, bool left) = pool.seize(account, msg.sender, maxRepay.min(debt));
+        (uint256 repaid, bool left) = pool.seize(account, msg.sender, maxRepay.min(debt), maxRepay >= debt);
         if (repaid == 0) revert NothingToSeize(account);
         if (repaid > l.capital) revert InsufficientCapital(msg.sender, repaid, l.capital);
         l.capital -= uint128(repaid);

@@ -1,7 +1,9 @@
 """The keeper: cranks funding when a market's interval has passed, finds unhealthy accounts from
-the chain's events and liquidates them, and (on local chains) can drive the mock feeds.
+the chain's events and liquidates them, buys the collateral of accounts left in debt (multi-
+collateral markets), and (on local chains) can drive the mock feeds.
 
-Decisions are plain functions (`crank_due`, `plan_liquidations`, `retry`) that tests call
+Decisions are plain functions (`crank_due`, `plan_liquidations`, `plan_debt_repayments`, `retry`)
+that tests call
 directly; `Keeper` wires them to ape contract objects. Nothing here holds state that the chain
 cannot give back: a restarted keeper rescans events from the deployment block.
 """
@@ -42,6 +44,31 @@ def plan_liquidations(accounts: list[str], sizes: list[int], values: list[int], 
         if s != 0 and v < m
     ]
     return sorted(plan, key=lambda liq: -liq.shortfall)
+
+
+@dataclass(frozen=True)
+class DebtRepayment:
+    account: str
+    max_repay: int  # WAD of settlement-token debt the keeper repays from its capital
+
+
+def plan_debt_repayments(accounts: list[str], sizes: list[int], values: list[int], maintenance: list[int],
+                         pnls: list[int], capital: int) -> list[DebtRepayment]:
+    """Accounts in debt (negative pnl) whose collateral may be bought (`liquidateCollateral`): flat
+    ones, and ones with a position below maintenance. Largest debt first, each repaid up to what
+    remains of the keeper's `capital` (the contract takes the payment from it)."""
+    eligible = sorted(
+        ((a, -p) for a, s, v, m, p in zip(accounts, sizes, values, maintenance, pnls) if p < 0 and (s == 0 or v < m)),
+        key=lambda item: -item[1],
+    )
+    plan = []
+    for account, debt in eligible:
+        repay = min(debt, capital)
+        if repay <= 0:
+            break
+        plan.append(DebtRepayment(account, repay))
+        capital -= repay
+    return plan
 
 
 def is_transient(err: BaseException) -> bool:
@@ -120,6 +147,9 @@ class MarketHandle:
     feed: object | None = None  # a MockV3Aggregator on local chains, driven by a price path
     prices: Iterator[float] | None = None
     tracker: AccountTracker | None = None
+    pool: object | None = None  # the market's CollateralPool, once it has one
+    collateral_accounts: set = field(default_factory=set)  # who ever deposited collateral
+    pool_from_block: int = 0
 
 
 @dataclass
@@ -127,6 +157,7 @@ class Stats:
     ticks: int = 0
     cranks: int = 0
     liquidations: int = 0
+    debt_repayments: int = 0
     lost_races: int = 0
     skipped_stale: int = 0
     rpc_errors: int = 0
@@ -201,6 +232,7 @@ class Keeper:
         if crank_due(self._retry(lambda: self.funding.lastCrank(m.market_id)), now, self.crank_interval):
             self._crank(m)
         self._liquidate_unhealthy(m)
+        self._repay_debts(m)
 
     def _record_quote(self, m: MarketHandle) -> None:
         """As the sampler: the book's best bid and ask to FundingRate when they changed."""
@@ -274,6 +306,54 @@ class Keeper:
                 f"shortfall={liq.shortfall / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"
             )
 
+    def debts(self, m: MarketHandle) -> list[DebtRepayment]:
+        """Accounts with collateral that are in debt and open to `liquidateCollateral`."""
+        pool = self._pool(m)
+        if pool is None:
+            return []
+        head = self.chain.blocks.head.number
+        if head >= m.pool_from_block:
+            logs = self._retry(lambda: list(pool.CollateralDeposited.range(m.pool_from_block, head + 1)))
+            m.collateral_accounts.update(log.account for log in logs)
+            m.pool_from_block = head + 1
+        accounts = sorted(a for a in m.collateral_accounts - {self.sender.address} if pool.heldMask(a))
+        if not accounts:
+            return []
+        sizes, values, maintenance = self._retry(lambda: m.market.healthOf(accounts))
+        pnls = [self._retry(lambda a=a: m.market.pnlOf(a)) for a in accounts]
+        capital = self._retry(lambda: m.market.capitalOf(self.sender))
+        return plan_debt_repayments(accounts, list(sizes), list(values), list(maintenance), pnls, capital)
+
+    def _pool(self, m: MarketHandle):
+        if m.pool is None:
+            address = self._retry(lambda: m.market.collateralPool())
+            if int(address, 16) == 0:
+                return None
+            m.pool = self._contract_at("CollateralPool", address)
+        return m.pool
+
+    def _contract_at(self, name: str, address: str):
+        from ape import project
+
+        return getattr(project, name).at(address)
+
+    def _repay_debts(self, m: MarketHandle) -> None:
+        """Buys the collateral of accounts left in debt at the liquidation discount, repaying their
+        debt from the keeper's capital (the debt otherwise holds the haircut below 1 for winners)."""
+        for rep in self.debts(m):
+            label = f"liquidate collateral {m.name} {rep.account}"
+            call = m.market.liquidateCollateral
+            if not self._would_succeed(lambda: call.call(rep.account, rep.max_repay, sender=self.sender), label):
+                continue
+            receipt = self._retry(lambda: call(rep.account, rep.max_repay, sender=self.sender))
+            [event] = receipt.events.filter(m.market.DebtRepaid)
+            self.stats.debt_repayments += 1
+            self.stats.record("liquidate-collateral", receipt.gas_used)
+            self.log(
+                f"liquidate-collateral market={m.name} account={rep.account} repaid={event.repaid / WAD:.2f} "
+                f"debt-left={-event.pnl / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"
+            )
+
     # ------------------------------------------------------------------ plumbing
 
     def _would_succeed(self, call: Callable, label: str) -> bool:
@@ -297,7 +377,7 @@ class Keeper:
     def summary(self) -> str:
         s = self.stats
         return (
-            f"summary ticks={s.ticks} cranks={s.cranks} liquidations={s.liquidations} "
+            f"summary ticks={s.ticks} cranks={s.cranks} liquidations={s.liquidations} debt-repayments={s.debt_repayments} "
             f"skipped={s.lost_races} stale-skips={s.skipped_stale} rpc-errors={s.rpc_errors} gas={s.gas_used}"
         )
 

@@ -23,8 +23,12 @@ interface ICollateralPool {
 
     /// @notice Moves collateral of `account` to `liquidator` at the liquidation discount, lowest
     ///         weight first, until `maxRepay` (WAD) of debt is paid (market only). Tokens whose oracle
-    ///         fails are skipped. Returns the debt repaid and whether the account still holds any.
-    function seize(address account, address liquidator, uint256 maxRepay) external returns (uint256 repaid, bool left);
+    ///         fails are skipped; `clearsDebt` (the whole debt is being repaid) rounds the last unit up
+    ///         so that no dust debt remains. Returns the debt repaid and whether the account still
+    ///         holds any collateral.
+    function seize(address account, address liquidator, uint256 maxRepay, bool clearsDebt)
+        external
+        returns (uint256 repaid, bool left);
 
     /// @notice Margin value of `account`'s collateral: sum of balance x price x weight, each rounded
     ///         down (WAD). A token whose oracle fails counts zero and clears `allPriced`.

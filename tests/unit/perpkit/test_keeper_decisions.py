@@ -2,7 +2,16 @@
 
 import pytest
 
-from perpkit.keeper import Liquidation, crank_due, is_transient, plan_liquidations, random_walk, retry
+from perpkit.keeper import (
+    DebtRepayment,
+    Liquidation,
+    crank_due,
+    is_transient,
+    plan_debt_repayments,
+    plan_liquidations,
+    random_walk,
+    retry,
+)
 
 
 def test_crank_due__first_and_after_interval():
@@ -20,6 +29,24 @@ def test_plan_liquidations__only_below_maintenance_worst_first():
     )
     # a: at maintenance (not below); d: flat; e: equal. b short by 1, c by 40.
     assert plan == [Liquidation("c", 3, 40), Liquidation("b", 5, 1)]
+
+
+def test_plan_debt_repayments__flat_or_unhealthy_debtors_largest_first_within_capital():
+    plan = plan_debt_repayments(
+        ["a", "b", "c", "d", "e"],
+        sizes=[0, 5, 5, 0, 0],
+        values=[10, 49, 60, 5, -3],
+        maintenance=[0, 50, 50, 0, 0],
+        pnls=[-40, -30, -90, 7, -100],
+        capital=150,
+    )
+    # a: flat in debt; b: in debt below maintenance; c: in debt but healthy (its collateral is not
+    # for sale); d: no debt; e: largest debt, paid in full; then a, then b gets what capital is left.
+    assert plan == [DebtRepayment("e", 100), DebtRepayment("a", 40), DebtRepayment("b", 10)]
+
+
+def test_plan_debt_repayments__no_capital_no_plan():
+    assert plan_debt_repayments(["a"], [0], [0], [0], [-5], capital=0) == []
 
 
 def test_retry__transient_errors_back_off_then_succeed():
