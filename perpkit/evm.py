@@ -13,6 +13,12 @@ one machine drives either chain:
 Blocks: every transaction is mined in a block of its own, one second after the head unless
 `pending_timestamp` says otherwise (as ape on Anvil). A transaction that reverts raises `Reverted`
 with the raw revert data and changes nothing, not even the head.
+
+Gas: receipts carry revm's `gas_used`, but the transactions share one uncommitted journal (that is
+what makes snapshots cheap), so storage and accounts touched by an earlier transaction stay warm
+(EIP-2929) and later transactions report too little gas. Gas figures come from Anvil
+(`benchmarks/gas.py`); `benchmarks/floor/measure.py` rebuilds a cold state per transaction where it
+needs in-process gas.
 """
 
 from __future__ import annotations
