@@ -5,6 +5,11 @@
 Measures `receipt.gas_used` (intrinsic 21,000 and calldata included) of deposit, withdraw, settle
 with 1 / 10 / 100 fills (steady state and cold), crank with 1 and 1,000 open positions,
 recordQuote and liquidate, and breaks a steady 10-fill settle down by call frame and opcode.
+Multi-collateral (issue 7), on fresh exchanges with 1 and with 3 registered collateral tokens:
+depositCollateral, withdrawCollateral (flat, and with a position whose margin needs the
+collateral), a settle whose taker needs its collateral against one that does not, liquidate of a
+collateral-margined account and liquidateCollateral; and what one held token adds to a margin
+check. The rows of the main table are also compared with the gas.md being replaced (printed only).
 
 `GasSuite` is also what `tests/unit/test_gas_ceilings.py` drives, so the ceilings there are
 measured on exactly these scenarios.
@@ -19,6 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 from perpkit.devkeys import DevSigner, dev_signer  # noqa: E402
@@ -29,7 +35,9 @@ if str(ROOT) not in sys.path:
 
 from tests.conftest import (  # noqa: E402  (pure helpers: importing them needs no pytest session)
     BTC_PRICE,
+    FEED_DECIMALS,
     WAD,
+    ZERO_ADDRESS,
     Exchange,
     ape_deployer,
 )
@@ -40,6 +48,33 @@ FILL_SIZE = WAD // 100  # 0.01 BTC per fill
 FILL_PRICE = BTC_PRICE * WAD
 EXPIRY = 2**40  # fixed, so that calldata (and its gas) does not depend on the clock
 STEP = 60  # seconds between measured transactions: every one accrues funding
+
+
+@dataclass(frozen=True)
+class CollateralSpec:
+    """A non-settlement collateral token of the benchmark: its feed answers `usd` per whole token."""
+
+    name: str
+    symbol: str
+    decimals: int
+    usd: int
+    weight: int
+    discount: int
+
+    def units(self, usd: int) -> int:
+        """Token units worth `usd` at the feed price."""
+        return usd * 10**self.decimals // self.usd
+
+
+# Registered in this order (bit i of the pool's heldMask is the i-th); a seizure sells the lowest
+# weight first: WBTC, then WETH, then FRAX.
+COLLATERALS = (
+    CollateralSpec("Wrapped Ether", "WETH", 18, 3_000, 8 * WAD // 10, 5 * WAD // 100),
+    CollateralSpec("Wrapped BTC", "WBTC", 8, 60_000, 7 * WAD // 10, WAD // 10),
+    CollateralSpec("Frax", "FRAX", 18, 1, 9 * WAD // 10, 2 * WAD // 100),
+)
+COLLATERAL_CAP = 2**128 - 1
+COLLATERAL_HEARTBEAT = 86_400  # the benchmark runs hours of chain time at 60 s a transaction
 
 
 def trader(i: int) -> DevSigner:
@@ -66,6 +101,8 @@ class GasSuite:
         self.now = chain.blocks.head.timestamp
         self._approved = False
         self._traders = 0
+        self.collaterals: list[tuple[CollateralSpec, object]] = []  # (spec, token), registration order
+        self._collateral_approved: set[str] = set()
 
     # ------------------------------------------------------------ plumbing
 
@@ -115,12 +152,14 @@ class GasSuite:
         failed = [h for h in hashes if web3.eth.get_transaction_receipt(h)["status"] != 1]
         assert not failed, f"{len(failed)} depositFor reverted"
 
-    def fills(self, pairs, size: int = FILL_SIZE, price: int = FILL_PRICE) -> list:
-        """One fresh fill per (maker, taker): the maker buys `size` from the taker at `price`."""
+    def fills(self, pairs, size: int = FILL_SIZE, price: int = FILL_PRICE, nonce: int | None = None) -> list:
+        """One fresh fill per (maker, taker): the maker buys `size` from the taker at `price`.
+        Order nonces come from the exchange's counter, or are `nonce`, `nonce + 1`, ... if given."""
         ex, out = self.ex, []
-        for maker, taker in pairs:
-            mk = ex.order(maker, size, price, expiry=EXPIRY)
-            tk = ex.order(taker, -size, price, expiry=EXPIRY)
+        for k, (maker, taker) in enumerate(pairs):
+            nonces = (None, None) if nonce is None else (nonce + 2 * k, nonce + 2 * k + 1)
+            mk = ex.order(maker, size, price, expiry=EXPIRY, nonce=nonces[0])
+            tk = ex.order(taker, -size, price, expiry=EXPIRY, nonce=nonces[1])
             out.append(ex.fill(mk, tk, size, maker, taker))
         return out
 
@@ -211,6 +250,116 @@ class GasSuite:
         self.deposit_for([liquidator], 100_000)
         victim, counterparty = self.liquidation_setup()
         return victim, counterparty, self.liquidate(victim, liquidator)
+
+    # ------------------------------------------------------------ multi-collateral (issue 7)
+
+    def add_collaterals(self, deploy, n: int) -> None:
+        """Registers the first `n` of COLLATERALS (token, 8-decimal feed, ChainlinkOracle) with
+        `router.setCollateral`; the first call creates the market's CollateralPool. A warm-up
+        deposit of each token (for a generated trader) makes the pool's balances and totals
+        non-zero, so that no measured transaction pays for a pool's first token ever."""
+        ex = self.ex
+        for spec in COLLATERALS[len(self.collaterals) : n]:
+            token = deploy("MockERC20", spec.name, spec.symbol, spec.decimals)
+            feed = deploy("MockV3Aggregator", FEED_DECIMALS, spec.usd * 10**FEED_DECIMALS)
+            oracle = deploy("ChainlinkOracle", feed, COLLATERAL_HEARTBEAT, ZERO_ADDRESS, 0)
+            params = (spec.weight, spec.discount, COLLATERAL_CAP)
+            ex.router.setCollateral(ex.market_id, token, oracle, params, sender=ex.owner)
+            self.collaterals.append((spec, token))
+        warm = trader(self._traders)  # holds collateral only
+        self._traders += 1
+        for spec, token in self.collaterals[:n]:
+            self.deposit_collateral_for(warm, token, spec.units(1_000))
+
+    def deposit_collateral_for(self, account, token, amount: int):
+        """Unmeasured: the funder mints `amount` and deposits it for `account`."""
+        ex, funder = self.ex, self.funder
+        token.mint(funder, amount, sender=funder)
+        if token.address not in self._collateral_approved:
+            token.approve(ex.router, 2**256 - 1, sender=funder)
+            self._collateral_approved.add(token.address)
+        return ex.router.depositCollateralFor(ex.market_id, account.address, token, amount, sender=funder)
+
+    def give_collateral(self, account, usd_each) -> None:
+        """Unmeasured: `account` gets collateral worth `usd_each[i]` USD of the i-th registered token."""
+        for (spec, token), usd in zip(self.collaterals, usd_each):
+            self.deposit_collateral_for(account, token, spec.units(usd))
+
+    def deposit_collateral(self, account, token, amount: int):
+        """`router.depositCollateral` after mint and an exact approve (as `deposit` does)."""
+        ex = self.ex
+        token.mint(account, amount, sender=account)
+        token.approve(ex.router, amount, sender=account)
+        self.tick()
+        return ex.router.depositCollateral(ex.market_id, token, amount, sender=account)
+
+    def withdraw_collateral(self, account, token, amount: int):
+        self.tick()
+        return self.ex.router.withdrawCollateral(self.ex.market_id, token, amount, sender=account)
+
+    def liquidate_collateral(self, victim, liquidator, max_repay: int):
+        self.tick()
+        return self.ex.market.liquidateCollateral(victim.address, max_repay, sender=liquidator)
+
+    def collateral_token_scenario(self, alice) -> dict:
+        """`alice` (a test account: she sends her own transactions) deposits $1,000 of each
+        registered token in turn, deposits the last one again, withdraws $10 of it flat, then
+        opens a 0.1 BTC long on 100 USDC of capital (initial margin 600 USDC: the rest is her
+        collateral) and withdraws $10 of the last token again: that health check values every
+        token she holds."""
+        out = {}
+        for k, (spec, token) in enumerate(self.collaterals):
+            out[f"deposit_first_{k + 1}"] = self.deposit_collateral(alice, token, spec.units(1_000))
+        spec, token = self.collaterals[-1]
+        out["deposit_repeat"] = self.deposit_collateral(alice, token, spec.units(1_000))
+        out["withdraw_flat"] = self.withdraw_collateral(alice, token, spec.units(10))
+        self.deposit_for([alice], 100)
+        counterparty = self.new_traders(1)[0]
+        self.settle([(alice, counterparty)], size=WAD // 10)
+        out["withdraw_open"] = self.withdraw_collateral(alice, token, spec.units(10))
+        return out
+
+    def collateral_settle_scenario(self):
+        """A pair opened cold with 0.1 BTC, then the measured steady 1-fill settle (0.01 BTC more)
+        in which the taker (short) has 100 USDC of capital and $1,000 of every registered token,
+        so that its margin check asks the pool (which prices every token). Returns (taker, receipt)."""
+        maker, taker = self.new_traders(1)[0], self.new_traders(1, 100)[0]
+        self.give_collateral(taker, [1_000] * len(self.collaterals))
+        self.settle([(maker, taker)], size=WAD // 10)
+        return taker, self.settle([(maker, taker)])
+
+    def capital_settle_scenario(self):
+        """Two accounts with 10,000 USDC each: a 0.1 BTC fill, then the measured steady 1-fill
+        settle. Fixed traders and order nonces, so that the same transaction runs on a market
+        with and without a collateral pool (the signatures differ: the router's address)."""
+        pair = (trader(5_000), trader(5_001))
+        self.deposit_for(pair, 10_000)
+        self.settle([pair], size=WAD // 10, nonce=10**6)
+        return self.settle([pair], nonce=10**6 + 2)
+
+    # the victim's collateral, USD per registered token (weighted: 840 + 960 + 3,600 = 5,400 USD
+    # for three tokens; 5,400 of WETH alone for one), on 700 USDC of capital: 6,100 in all, as the
+    # USDC-only liquidation above
+    LIQUIDATION_COLLATERAL = {1: [6_750], 3: [1_200, 1_200, 4_000]}
+
+    def collateral_liquidation_scenario(self, liquidator, repayer) -> dict:
+        """A 10x long of 1 BTC at 60,000 on 700 USDC of capital and collateral (weighted) of
+        5,400 USD, against a well-funded short; the price falls to 56,500 and `liquidator` takes
+        the whole position over (valuing every token the victim holds). The victim is then flat
+        with a debt its collateral backs; `repayer` (flat, with capital) repays all of it with
+        `liquidateCollateral`: with one token it buys part of it; with three it buys all of WBTC
+        and WETH (lowest weights) and part of FRAX."""
+        self.deposit_for([liquidator, repayer], 100_000)
+        victim, counterparty = self.new_traders(1, 700)[0], self.new_traders(1, 100_000)[0]
+        self.give_collateral(victim, self.LIQUIDATION_COLLATERAL[len(self.collaterals)])
+        self.settle([(victim, counterparty)], size=WAD)
+        self.tick()
+        self.ex.set_price(56_500)
+        assert self.ex.market.isLiquidatable(victim.address)
+        out = {"victim": victim, "liquidate": self.liquidate(victim, liquidator)}
+        out["debt"] = -self.ex.market.pnlOf(victim.address)
+        out["liquidate_collateral"] = self.liquidate_collateral(victim, repayer, out["debt"])
+        return out
 
 
 # ---------------------------------------------------------------- analysis
@@ -373,9 +522,172 @@ def run() -> str:
 
         # ---- where a steady 10-fill settle spends its gas
         breakdown = fill_breakdown(provider, st["steady_10"], ex, 10)
+
+        # ---- multi-collateral: a fresh exchange with 1, then one with 3 registered tokens
+        roles = dict(owner=owner, alice=alice, bob=bob, keeper=keeper, carol=carol, matcher=matcher, guardian=guardian)
+        roles["dave"] = ta[7]
+        mc = {n: collateral_scenarios(project, chain, roles, n) for n in (0, 1, 3)}
+        mc_rows = collateral_rows(provider, mc, liq.gas_used)
+        for op, case, g1, g3, note in mc_rows:
+            print(f"{op:<18} {case:<70} {g1:>9,} {g3:>9,}  {note}", flush=True)
+        per_token = oracle_read_breakdown(provider, mc)
         elapsed = time.time() - started
 
-    return render(rows, breakdown, elapsed, project)
+    return render(rows, breakdown, mc_rows, per_token, elapsed, project)
+
+
+def collateral_scenarios(project, chain, roles: dict, n: int) -> dict:
+    """The multi-collateral scenarios on a fresh exchange with the first `n` of COLLATERALS
+    registered: alice deposits and withdraws, a collateral-margined taker settles, dave (a test
+    account without a role) liquidates a USDC-only long, carol a collateral-margined long, and
+    bob repays the latter's debt with `liquidateCollateral`. With n = 0 (no pool): only the
+    capital-covered settle, the control of the fallback's."""
+    r = roles
+    ex = deploy_exchange(project, chain, r["owner"], r["matcher"], r["guardian"])
+    suite = GasSuite(ex, chain, funder=r["owner"], keeper=r["keeper"])
+    suite.start_funding()
+    if n == 0:
+        return {"ex": ex, "settle_covered": suite.capital_settle_scenario()}
+    suite.add_collaterals(ape_deployer(project, r["owner"])[0], n)
+    # first, so that the market's state is the one of the pool-less control's
+    out = {"ex": ex, "settle_covered": suite.capital_settle_scenario()}
+    out.update(suite.collateral_token_scenario(r["alice"]))
+    out["settle_fallback"] = suite.collateral_settle_scenario()[1]
+    out["liquidate_usdc"] = suite.liquidation_scenario(r["dave"])[2]
+    suite.tick()
+    ex.set_price(BTC_PRICE)
+    liq = suite.collateral_liquidation_scenario(r["carol"], r["bob"])
+    out.update({k: liq[k] for k in ("liquidate", "liquidate_collateral", "debt")})
+    pool = project.CollateralPool.at(ex.market.collateralPool())
+    # with 3 tokens the repayment sold all of WBTC and WETH and part of FRAX (bit 2)
+    assert ex.market.pnlOf(liq["victim"].address) == 0
+    assert pool.heldMask(liq["victim"].address) == (0b1 if n == 1 else 0b100)
+    return out
+
+
+def collateral_rows(provider, mc: dict, usdc_liquidate: int) -> list[tuple[str, str, int, int, str]]:
+    """(operation, case, gas with 1 token, gas with 3 tokens, note)."""
+    valued = {n: sum(int(f["gasUsed"], 16) for f in value_of_frames(provider, mc[n], "settle_fallback")) for n in (1, 3)}
+
+    def g(n, key):
+        return mc[n][key].gas_used
+
+    def per_extra(key):
+        return f"+{(g(3, key) - g(1, key)) // 2:,} per extra token held"
+
+    return [
+        (
+            "depositCollateral",
+            "first deposit of a token; the account holds no other / 2 others",
+            g(1, "deposit_first_1"),
+            g(3, "deposit_first_3"),
+            f"account's first token with 3 registered: {g(3, 'deposit_first_1'):,}",
+        ),
+        ("depositCollateral", "repeat deposit; the account holds 1 / 3 tokens", g(1, "deposit_repeat"), g(3, "deposit_repeat"), ""),
+        (
+            "withdrawCollateral",
+            "flat account (no oracle read)",
+            g(1, "withdraw_flat"),
+            g(3, "withdraw_flat"),
+            "the account's token balance becomes non-zero",
+        ),
+        (
+            "withdrawCollateral",
+            "open position whose initial margin needs the collateral",
+            g(1, "withdraw_open"),
+            g(3, "withdraw_open"),
+            f"prices every token held; {per_extra('withdraw_open')}",
+        ),
+        (
+            "settle",
+            "1 fill, steady: the taker's margin needs its collateral",
+            g(1, "settle_fallback"),
+            g(3, "settle_fallback"),
+            f"+{g(1, 'settle_fallback') - g(1, 'settle_covered'):,} / +{g(3, 'settle_fallback') - g(3, 'settle_covered'):,} "
+            f"over the next row (pool.valueOf: {valued[1]:,} / {valued[3]:,}); {per_extra('settle_fallback')}",
+        ),
+        (
+            "settle",
+            "1 fill, steady: capital covers both accounts (pool not called)",
+            g(1, "settle_covered"),
+            g(3, "settle_covered"),
+            f"the same transaction on a market without a pool: {g(0, 'settle_covered'):,}{_exec_diff(mc, 'settle_covered')}",
+        ),
+        (
+            "liquidate",
+            "whole 1 BTC long of a collateral-margined account",
+            g(1, "liquidate"),
+            g(3, "liquidate"),
+            f"{per_extra('liquidate')}",
+        ),
+        (
+            "liquidate",
+            "whole 1 BTC long of a USDC-only account, on the market with a pool",
+            g(1, "liquidate_usdc"),
+            g(3, "liquidate_usdc"),
+            f"the pool values an account holding nothing; market without a pool: {usdc_liquidate:,}",
+        ),
+        (
+            "liquidateCollateral",
+            "flat account in debt, whole debt repaid: seizes part of 1 token / all of 2 and part of the 3rd",
+            g(1, "liquidate_collateral"),
+            g(3, "liquidate_collateral"),
+            f"debt {mc[1]['debt'] / WAD:,.2f} / {mc[3]['debt'] / WAD:,.2f} USDC; the caller is flat (no market price read)",
+        ),
+    ]
+
+
+def _exec_diff(mc: dict, key: str) -> str:
+    """How the gas without calldata (signatures differ with the router's address) of `key` with
+    1 and 3 tokens differs from the market without a pool."""
+    base = mc[0][key].gas_used - calldata_gas(mc[0][key])
+    diffs = {n: mc[n][key].gas_used - calldata_gas(mc[n][key]) - base for n in (1, 3)}
+    if not any(diffs.values()):
+        return " (calldata aside: equal)"
+    return f" (calldata aside: {diffs[1]:+,} / {diffs[3]:+,})"
+
+
+def value_of_frames(provider, scenario: dict, key: str) -> list[dict]:
+    """The callTracer frames of `pool.valueOf` in the transaction `scenario[key]`."""
+    pool = scenario["ex"].market.collateralPool().lower()
+    selector = _selector("valueOf(address)")
+    trace = provider.make_request("debug_traceTransaction", [scenario[key].txn_hash, {"tracer": "callTracer"}])
+    found = []
+
+    def walk(node):
+        if node.get("to", "").lower() == pool and node["input"].startswith(selector):
+            found.append(node)
+        for child in node.get("calls", []):
+            walk(child)
+
+    walk(trace)
+    return found
+
+
+def oracle_read_breakdown(provider, mc: dict) -> list[tuple[str, int]]:
+    """What one more held token adds to a margin check that asks the pool: the call frames of
+    `pool.valueOf` in the 3-token withdrawal with a position open (callTracer), per token."""
+    found = value_of_frames(provider, mc[3], "withdraw_open")
+    assert len(found) == 1, len(found)
+    value_of = found[0]
+    oracles = value_of.get("calls", [])
+    assert len(oracles) == 3, len(oracles)
+    total = int(value_of["gasUsed"], 16)
+    oracle_gas = sum(int(c["gasUsed"], 16) for c in oracles)
+    feeds = [f for c in oracles for s in c.get("calls", []) for f in s.get("calls", [])]
+    feed_gas = sum(int(f["gasUsed"], 16) for f in feeds)
+    return [
+        ("pool.valueOf, 3 tokens held (the call frame)", total),
+        ("of which oracle.tryPrice, per token (call included)", oracle_gas // 3),
+        ("of which MockV3Aggregator.latestRoundData, per token", feed_gas // len(feeds)),
+        ("pool: cold registry and balance slots, oracle account access, arithmetic, per token", (total - oracle_gas) // 3),
+    ]
+
+
+def _selector(signature: str) -> str:
+    from eth_utils import function_signature_to_4byte_selector
+
+    return "0x" + function_signature_to_4byte_selector(signature).hex()
 
 
 def _versions(project) -> dict:
@@ -401,7 +713,7 @@ def _versions(project) -> dict:
     return out
 
 
-def render(rows, breakdown, elapsed, project) -> str:
+def render(rows, breakdown, mc_rows, per_token, elapsed, project) -> str:
     v = _versions(project)
     lines = [
         "# Gas per operation",
@@ -430,7 +742,62 @@ def render(rows, breakdown, elapsed, project) -> str:
         "|---|---:|",
         *[f"| {name} | {gas:,} |" for name, gas in breakdown],
         "",
+        "## Multi-collateral: 1 and 3 collateral tokens",
+        "",
+        "A fresh exchange (same market defaults) with one, then one with three tokens registered",
+        "through `router.setCollateral` (WETH, 18 decimals, 3,000 USD, weight 0.8, discount 5 %;",
+        "WBTC, 8 decimals, 60,000 USD, 0.7, 10 %; FRAX, 18 decimals, 1 USD, 0.9, 2 %; each with its",
+        "own MockV3Aggregator and ChainlinkOracle); an earlier deposit of every token for another",
+        "account made the pool's totals non-zero. The account holds 1 resp. 3 of them. Deposits and",
+        "withdrawals are the account's own transactions (mint and exact approve before a deposit);",
+        "the margin checks in the withdrawal with a position (0.1 BTC long on 100 USDC of capital),",
+        "the fallback settle (a 0.1 BTC short on 100 USDC and 1,000 USD of each token adds 0.01 BTC)",
+        "and the liquidation (1 BTC long at 60,000 on 700 USDC and 5,400 USD of weighted collateral,",
+        "price down to 56,500) all need the collateral, so the pool prices every token held.",
+        "`liquidateCollateral` then repays the victim's whole debt, called by a flat account;",
+        "it sells the lowest weight first (WBTC, WETH, FRAX). The capital-covered settle is the",
+        "first transaction after the registration, and is compared with the same accounts and",
+        "orders on a fresh market without a pool; the USDC-only liquidation is the main table's",
+        "scenario, on the market with a pool.",
+        "",
+        "| operation | case | 1 token | 3 tokens | note |",
+        "|---|---|---:|---:|---|",
+        *[f"| {op} | {case} | {g1:,} | {g3:,} | {note} |" for op, case, g1, g3, note in mc_rows],
+        "",
+        "What a held token costs a margin check that asks the pool (call frames of the 3-token",
+        "withdrawal with a position; the mock feed reads five cold slots: a live feed's cost differs,",
+        "a Chainlink proxy calling its aggregator):",
+        "",
+        "| part | gas |",
+        "|---|---:|",
+        *[f"| {name} | {gas:,} |" for name, gas in per_token],
+        "",
     ]
+    return "\n".join(lines)
+
+
+def previous_rows(text: str) -> dict[tuple[str, str], int]:
+    """(operation, case) -> gas of the first table of a gas.md written by `render`."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("## "):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[2].replace(",", "").isdigit():
+            out[(cells[0], cells[1])] = int(cells[2].replace(",", ""))
+    return out
+
+
+def compare(old: str, new: str) -> str:
+    """The rows of the main table against a previous gas.md (printed, not written)."""
+    before, after = previous_rows(old), previous_rows(new)
+    lines = ["| operation | case | before | after | change |", "|---|---|---:|---:|---:|"]
+    for key, gas in after.items():
+        if key in before:
+            d = gas - before[key]
+            lines.append(f"| {key[0]} | {key[1]} | {before[key]:,} | {gas:,} | {d:+,} |")
+        else:
+            lines.append(f"| {key[0]} | {key[1]} | (new) | {gas:,} | |")
     return "\n".join(lines)
 
 
@@ -441,11 +808,16 @@ def main() -> None:
     subprocess.run(["make", "-s", "compile"], cwd=ROOT, check=True)
     table = run()
     out = ROOT / "benchmarks" / "results" / "gas.md"
+    old = out.read_text() if out.exists() else ""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(table)
     print()
     print(table)
     print(f"written to {out.relative_to(ROOT)}")
+    if old:
+        print()
+        print("Against the previous benchmarks/results/gas.md:")
+        print(compare(old, table))
 
 
 if __name__ == "__main__":
