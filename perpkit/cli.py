@@ -2,8 +2,10 @@
 
     perpkit markets
     perpkit --account TEST::1 deposit BTC-USD 10000
+    perpkit --account TEST::1 deposit BTC-USD 2.5 WETH      # other collateral (see `perpkit collaterals`)
     perpkit --account TEST::1 order BTC-USD 0.5 --price 60000 --leverage 5
     perpkit positions --account 0x...
+    perpkit margin --account TEST::1                       # capital, collateral per token, debt, total
     perpkit funding
 
 It connects through ape (`--network`, an ape network choice; on `<ecosystem>:local:*` the node at
@@ -215,9 +217,13 @@ class Session:
         for symbol, address in (rec.get("tokens") or {}).items():
             rec["tokens"][symbol] = fix(f"tokens.{symbol}", address)
         for name, entry in (rec.get("markets") or {}).items():
-            for key in ("address", "oracle", "feed"):
+            for key in ("address", "oracle", "feed", "collateralPool"):
                 if key in entry:
                     entry[key] = fix(f"markets.{name}.{key}", entry[key])
+            for symbol, c in (entry.get("collaterals") or {}).items():
+                for key in ("oracle", "feed"):
+                    if key in c:
+                        c[key] = fix(f"markets.{name}.collaterals.{symbol}.{key}", c[key])
 
     # -- contracts
     def container(self, name: str):
@@ -338,6 +344,63 @@ def _index_price(s: Session, market) -> int | None:
     return int(price) if ok else None
 
 
+ZERO = "0x" + "00" * 20
+
+
+def _pool(s: Session, entry: dict):
+    """The market's CollateralPool, or None when it accepts no other collateral."""
+    address = entry.get("collateralPool") or s.router.collateralPoolOf(entry["id"])
+    return None if int(address, 16) == 0 else s.at("CollateralPool", address)
+
+
+def _symbol(s: Session, address: str) -> str:
+    for symbol, known in (s.record.get("tokens") or {}).items():
+        if known.lower() == address.lower():
+            return symbol
+    return str(s.at("MockERC20", address).symbol())
+
+
+def _token_address(s: Session, text: str) -> tuple[str, str]:
+    """(symbol, address) of a token named by its symbol in the record, or by its address."""
+    from eth_utils import is_address, to_checksum_address
+
+    tokens = s.record.get("tokens") or {}
+    if is_address(text):
+        address = to_checksum_address(text)
+        return _symbol(s, address), address
+    for symbol, address in tokens.items():
+        if symbol.upper() == text.upper():
+            return symbol, address
+    raise Fail(f"unknown token {text!r} on chain {s.chain_id} (tokens: {', '.join(tokens)})")
+
+
+def _accepted(s: Session, name: str, entry: dict, symbol: str, address: str):
+    """The pool of a market that accepts `address` as other collateral; else a one-line Fail."""
+    pool = _pool(s, entry)
+    tokens = [] if pool is None else list(pool.collateralTokens())
+    if address.lower() not in {t.lower() for t in tokens}:
+        other = ", ".join(_symbol(s, t) for t in tokens) or "none"
+        raise Fail(f"{name} does not accept {symbol} as collateral (settlement token {entry['collateral']}; "
+                   f"other collateral: {other})")
+    return pool
+
+
+def _collateral_rows(s: Session, pool, account: str) -> list[dict]:
+    """Per registered token: symbol, decimals, balance, price (None: oracle down), weight, the margin
+    it counts for (WAD) and whether it is priced, from `pool.balancesOf(account)`."""
+    tokens, balances, values, priced = pool.balancesOf(account)
+    rows = []
+    for token, balance, value, ok in zip(tokens, balances, values, priced):
+        oracle, params, _, _ = pool.collateralOf(token)
+        has_price, price = s.at("ChainlinkOracle", oracle).tryPrice()
+        decimals = int(s.at("MockERC20", token).decimals())
+        weight, discount, cap = (int(x) for x in params)
+        rows.append(dict(token=token, symbol=_symbol(s, token), decimals=decimals, balance=int(balance),
+                         price=int(price) if has_price and int(price) > 0 else None, weight=weight, discount=discount,
+                         cap=cap, value=int(value), priced=bool(ok)))
+    return rows
+
+
 @cli.command()
 @click.pass_context
 def markets(ctx):
@@ -365,9 +428,13 @@ def markets(ctx):
     _console().print(table)
 
 
-def _move(ctx, market_key: str, amount_text: str, deposit: bool) -> None:
+def _move(ctx, market_key: str, amount_text: str, deposit: bool, token_text: str | None = None) -> None:
     s = _session(ctx)
     name, entry = s.market(market_key)
+    if token_text is not None:
+        symbol, address = _token_address(s, token_text)
+        if address.lower() != s.record["tokens"][entry["collateral"]].lower():
+            return _move_collateral(s, name, entry, symbol, address, amount_text, deposit)
     account = s.account()
     token, decimals = _collateral(s, entry)
     symbol = entry["collateral"]
@@ -390,22 +457,59 @@ def _move(ctx, market_key: str, amount_text: str, deposit: bool) -> None:
                f"for {account.address}; capital now {fmt_num(capital)} USD")
 
 
-@cli.command()
-@click.argument("market")
-@click.argument("amount")
-@click.pass_context
-def deposit(ctx, market, amount):
-    """Deposit AMOUNT whole tokens of MARKET's collateral (MARKET: name or id; AMOUNT: e.g. 1000.5)."""
-    _move(ctx, market, amount, deposit=True)
+def _move_collateral(s: Session, name: str, entry: dict, symbol: str, address: str, amount_text: str,
+                     deposit: bool) -> None:
+    """Deposit or withdraw a non-settlement collateral token (`router.depositCollateral` /
+    `withdrawCollateral`); the market must accept it."""
+    pool = _accepted(s, name, entry, symbol, address)
+    token = s.at("MockERC20", address)  # any ERC-20: the ABI is a superset
+    decimals = int(token.decimals())
+    amount = to_units(amount_text, decimals, "amount")
+    account = s.account()
+    router, market = s.router, s.at("PerpMarket", entry["address"])
+    if deposit:
+        balance = int(token.balanceOf(account))
+        if balance < amount:
+            raise Fail(f"{account.address} holds {fmt_token(balance, decimals, symbol)}, "
+                       f"less than {fmt_token(amount, decimals, symbol)}")
+        if int(token.allowance(account, router)) < amount:
+            token.approve(router, amount, sender=account)
+        router.depositCollateral(entry["id"], address, amount, sender=account)
+    else:
+        held = int(pool.balanceOf(account, address))
+        if held < amount:
+            raise Fail(f"{account.address} holds {fmt_token(held, decimals, symbol)} as collateral in {name}, "
+                       f"less than {fmt_token(amount, decimals, symbol)}")
+        router.withdrawCollateral(entry["id"], address, amount, sender=account)
+    [row] = [r for r in _collateral_rows(s, pool, account.address) if r["token"].lower() == address.lower()]
+    counts = f"counts for {fmt_num(row['value'])} USD" if row["priced"] else "oracle down: counts for 0"
+    click.echo(f"{'deposited' if deposit else 'withdrew'} {fmt_token(amount, decimals, symbol)} "
+               f"{'into' if deposit else 'from'} {name} for {account.address}; "
+               f"{symbol} held {fmt_token(row['balance'], decimals, symbol)} ({counts}), "
+               f"account value now {fmt_num(int(market.accountValue(account)))} USD")
 
 
 @cli.command()
 @click.argument("market")
 @click.argument("amount")
+@click.argument("token", required=False)
 @click.pass_context
-def withdraw(ctx, market, amount):
-    """Withdraw AMOUNT (whole tokens) of collateral from MARKET."""
-    _move(ctx, market, amount, deposit=False)
+def deposit(ctx, market, amount, token):
+    """Deposit AMOUNT whole tokens of MARKET's collateral (MARKET: name or id; AMOUNT: e.g. 1000.5).
+
+    TOKEN (a symbol such as WETH, or an address) deposits another collateral token the market
+    accepts (see `perpkit collaterals`); without it, the settlement token."""
+    _move(ctx, market, amount, deposit=True, token_text=token)
+
+
+@cli.command()
+@click.argument("market")
+@click.argument("amount")
+@click.argument("token", required=False)
+@click.pass_context
+def withdraw(ctx, market, amount, token):
+    """Withdraw AMOUNT (whole tokens) of collateral from MARKET; TOKEN as for `deposit`."""
+    _move(ctx, market, amount, deposit=False, token_text=token)
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
@@ -532,7 +636,7 @@ def positions(ctx, who):
         market = s.at("PerpMarket", entry["address"])
         size, open_notional, snapshot = (int(x) for x in market.positionOf(address))
         capital, pnl = int(market.capitalOf(address)), int(market.pnlOf(address))
-        if size == 0 and capital == 0 and pnl == 0:
+        if size == 0 and capital == 0 and pnl == 0 and not _holds_collateral(s, entry, address):
             continue
         rows += 1
         mmr = int(market.params().maintenanceMarginRatio)
@@ -552,6 +656,98 @@ def positions(ctx, who):
     if not rows:
         click.echo(f"{address} has no positions or deposits on chain {s.chain_id}")
         return
+    _console().print(table)
+
+
+def _holds_collateral(s: Session, entry: dict, address: str) -> bool:
+    pool = _pool(s, entry)
+    return pool is not None and bool(pool.holdsCollateral(address))
+
+
+def _weight(wad: int) -> str:
+    return f"{_dec(wad):.4f}".rstrip("0").rstrip(".") if wad % (WAD // 100) else f"{_dec(wad):.2f}"
+
+
+@cli.command()
+@click.argument("market", required=False)
+@click.option("--account", "who", default=None, help="address, ape alias or TEST::n [default: the global --account]")
+@click.pass_context
+def margin(ctx, market, who):
+    """What an account's margin is made of, per market (or MARKET only): the settlement-token
+    capital, each collateral token's balance, price, weight and the margin it counts for, the debt
+    (a loss beyond capital, backed by the collateral), PnL and the total margin value."""
+    s = _session(ctx)
+    address = s.address_of(who or s.account_alias)
+    chosen = [s.market(market)] if market else s.markets()
+    shown = 0
+    for name, entry in chosen:
+        market_ = s.at("PerpMarket", entry["address"])
+        size = int(market_.positionOf(address)[0])
+        capital, pnl = int(market_.capitalOf(address)), int(market_.pnlOf(address))
+        pool = _pool(s, entry)
+        tokens = [] if pool is None else _collateral_rows(s, pool, address)
+        if not market and size == 0 and capital == 0 and pnl == 0 and not any(t["balance"] for t in tokens):
+            continue
+        shown += 1
+        settlement = entry["collateral"]
+        table = _table(f"{name} margin of {address} on chain {s.chain_id}",
+                       ["source", "balance", "price (USD)", "weight", "margin (USD)"])
+        table.add_row(f"{settlement} capital", fmt_token(capital, 18, settlement), "1.00", "1.00", fmt_num(capital))
+        for t in tokens:
+            table.add_row(t["symbol"], fmt_token(t["balance"], t["decimals"], t["symbol"]),
+                          fmt_num(t["price"]) if t["price"] is not None else "oracle down", _weight(t["weight"]),
+                          fmt_num(t["value"]) if t["priced"] else "0.00 (no price)")
+        if size:
+            index = _index_price(s, market_)
+            value = int(market_.accountValue(address)) if index is not None else None
+        else:
+            value = int(market_.accountValue(address))
+        collateral_value = sum(t["value"] for t in tokens)
+        if pnl < 0:
+            table.add_row("debt", fmt_token(pnl, 18, settlement), "1.00", "1.00", fmt_num(pnl, sign=True))
+        other = None if value is None else value - capital - collateral_value - min(pnl, 0)
+        table.add_row("PnL", "", "", "", fmt_num(other, sign=True))
+        table.add_row("total margin value", "", "", "", fmt_num(value))
+        _console().print(table)
+        notes = []
+        if pnl < 0:
+            notes.append(f"debt {fmt_num(-pnl)} {settlement}: a loss beyond capital, backed by the collateral; a "
+                         f"{settlement} deposit repays it, else a liquidator buys the collateral at a discount to repay it")
+        down = [t["symbol"] for t in tokens if t["balance"] and not t["priced"]]
+        if down:
+            notes.append(f"no price for {', '.join(down)}: counts 0 until its oracle answers")
+        if size:
+            if value is None:
+                notes.append(f"position {fmt_size(size)}: the market oracle is down, no margin value")
+            else:
+                initial, maintenance = (int(x) for x in market_.marginRequirements(address))
+                state = "LIQUIDATABLE" if value < maintenance else "healthy"
+                notes.append(f"position {fmt_size(size)}: requires {fmt_num(initial)} USD initial, "
+                             f"{fmt_num(maintenance)} USD maintenance: {state}")
+        for note in notes:
+            click.echo(note)
+    if not shown:
+        click.echo(f"{address} has no margin on chain {s.chain_id}")
+
+
+@cli.command()
+@click.pass_context
+def collaterals(ctx):
+    """The tokens each market accepts as margin: price, weight, liquidation discount, cap."""
+    s = _session(ctx)
+    table = _table(f"collateral on chain {s.chain_id} (router {s.record['router']})",
+                   ["market token", "role", "price (USD)", "weight", "liq. discount", "deposited / cap", "status"])
+    for name, entry in s.markets():
+        table.add_row(f"{name} {entry['collateral']}", "settlement", "1.00", "1.00", "-", "-", "-")
+        pool = _pool(s, entry)
+        for t in [] if pool is None else _collateral_rows(s, pool, ZERO):
+            total = int(pool.collateralOf(t["token"])[3])
+            table.add_row(
+                f"{name} {t['symbol']}", "collateral", fmt_num(t["price"]) if t["price"] is not None else "-",
+                _weight(t["weight"]), fmt_pct(t["discount"], 2).lstrip("+"),
+                f"{fmt_token(total, t['decimals'], '').strip()} / {fmt_token(t['cap'], t['decimals'], t['symbol'])}",
+                "oracle down" if t["price"] is None else ("delisted" if t["weight"] == 0 else "active"),
+            )
     _console().print(table)
 
 

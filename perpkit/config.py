@@ -40,6 +40,15 @@ PARAM_ORDER = [
 ]
 FUNDING_ORDER = ["interest_rate", "premium_clamp", "rate_cap"]
 
+# ParamsLib.validate(CollateralParams), in WAD; the checks run in its order (discount, weight, cap).
+MIN_LIQUIDATION_DISCOUNT = WAD // 100
+MAX_LIQUIDATION_DISCOUNT = WAD // 5
+MAX_COLLATERAL_WEIGHT = 99 * WAD // 100
+MAX_CAP_UNITS = 2**128 - 1
+MAX_COLLATERALS = 8  # CollateralPool.MAX_COLLATERALS
+MAX_HEARTBEAT = 2 * 86_400
+COLLATERAL_KEYS = {"token", "weight", "liquidation_discount", "cap", "heartbeat", "local_price"}
+
 
 class ConfigError(ValueError):
     """A config that must not be deployed; the message is the one line shown to the user."""
@@ -47,6 +56,48 @@ class ConfigError(ValueError):
 
 def wad(value) -> int:
     return int(Decimal(str(value)) * WAD)
+
+
+def _num(value) -> Decimal:
+    """A YAML number as an exact Decimal (0.8 stays 0.8); a non-number raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        raise ValueError(value) from None
+    if not number.is_finite():
+        raise ValueError(value)
+    return number
+
+
+def _text(value: Decimal | int) -> str:
+    """A Decimal as the user wrote it: 0.80 -> 0.8, 10000 -> 10000 (no exponent)."""
+    text = f"{Decimal(value):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass
+class CollateralConfig:
+    """One non-settlement collateral token a market accepts (`CollateralPool`)."""
+
+    token: str  # symbol in `tokens`
+    weight: int  # WAD: share of the USD value that counts as margin
+    liquidation_discount: int  # WAD: below the oracle price a liquidator buys it at
+    cap: Decimal  # whole tokens, all accounts together
+    heartbeat: int  # seconds, the ChainlinkOracle over its feed
+    local_price: Decimal | None  # USD: the mock feed's first answer on a local chain
+
+    def cap_units(self, decimals: int) -> int:
+        return int(self.cap.scaleb(decimals))
+
+    def params_tuple(self, decimals: int) -> tuple:
+        """`CollateralParams(weight, liquidationDiscount, cap)` for `router.setCollateral`."""
+        return (self.weight, self.liquidation_discount, self.cap_units(decimals))
+
+    def describe(self) -> str:
+        return (f"weight {_text(Decimal(self.weight) / WAD)}, discount {_text(Decimal(self.liquidation_discount) / WAD)}, "
+                f"cap {self.cap.normalize():,f} {self.token}")
 
 
 @dataclass
@@ -57,6 +108,7 @@ class MarketConfig:
     local_price: Decimal
     params: dict
     funding: dict
+    collaterals: list[CollateralConfig] = field(default_factory=list)
 
     def params_tuple(self) -> tuple:
         return tuple(self.params[k] for k in PARAM_ORDER)
@@ -76,6 +128,9 @@ class Config:
     def network_addresses(self, network_name: str) -> dict:
         return self.networks.get(network_name) or {}
 
+    def decimals(self, symbol: str) -> int:
+        return int(self.tokens[symbol]["decimals"])
+
 
 def load(path: str | Path) -> Config:
     path = Path(path)
@@ -89,13 +144,80 @@ def load(path: str | Path) -> Config:
             params = {k: wad(v) for k, v in m["params"].items()}
             funding = {k: wad(v) for k, v in m["funding"].items()}
             markets[name] = MarketConfig(
-                name, m["collateral"], int(m["heartbeat"]), Decimal(str(m.get("local_price", 0))), params, funding
+                name, m["collateral"], int(m["heartbeat"]), Decimal(str(m.get("local_price", 0))), params, funding,
+                _collaterals(name, m.get("collaterals")),
             )
         except KeyError as missing:
             raise ConfigError(f"market {name}: missing {missing}") from None
     config = Config(tokens, markets, raw.get("networks") or {}, raw.get("roles") or {}, raw.get("local_funding") or {})
     validate(config)
     return config
+
+
+def _collaterals(market: str, raw) -> list[CollateralConfig]:
+    """The `collaterals:` list of a market, parsed (bounds are checked by `validate`)."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError(f"market {market}: collaterals must be a list of {{token, weight, liquidation_discount, cap, "
+                          f"heartbeat, local_price}}")
+    out = []
+    for i, entry in enumerate(raw):
+        where = f"market {market}: collateral {i + 1}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {entry!r}")
+        if entry.get("token") is not None:
+            where = f"market {market}: collateral {entry['token']}"
+        missing = [k for k in ("token", "weight", "liquidation_discount", "cap", "heartbeat") if entry.get(k) is None]
+        if missing:
+            raise ConfigError(f"{where}: missing {', '.join(missing)}")
+        unknown = sorted(set(entry) - COLLATERAL_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]} (keys: {', '.join(sorted(COLLATERAL_KEYS))})")
+        values = {}
+        for key in ("weight", "liquidation_discount", "cap", "heartbeat", "local_price"):
+            if entry.get(key) is None:
+                continue
+            try:
+                values[key] = _num(entry[key])
+            except ValueError:
+                raise ConfigError(f"{where}: {key} = {entry[key]!r} is not a number") from None
+        if values["heartbeat"] != values["heartbeat"].to_integral_value():
+            raise ConfigError(f"{where}: heartbeat {values['heartbeat']} s is not a whole number of seconds")
+        out.append(CollateralConfig(
+            str(entry["token"]), int(values["weight"] * WAD), int(values["liquidation_discount"] * WAD), values["cap"],
+            int(values["heartbeat"]), values.get("local_price"),
+        ))
+    return out
+
+
+def validate_collateral(config: Config, m: MarketConfig, c: CollateralConfig) -> None:
+    """The bounds of `ParamsLib.validate(CollateralParams)` and `router.setCollateral`, in their order."""
+    where = f"market {m.name}: collateral {c.token}"
+    if c.token not in config.tokens:
+        raise ConfigError(f"{where}: unknown token {c.token} (tokens: {', '.join(sorted(config.tokens))})")
+    if c.token == m.collateral:
+        raise ConfigError(f"{where} is the market's settlement token")
+    lo, hi = MIN_LIQUIDATION_DISCOUNT, MAX_LIQUIDATION_DISCOUNT
+    if not lo <= c.liquidation_discount <= hi:
+        raise ConfigError(f"{where}: liquidation_discount = {_text(Decimal(c.liquidation_discount) / WAD)} outside "
+                          f"[{_text(Decimal(lo) / WAD)}, {_text(Decimal(hi) / WAD)}]")
+    top = min(MAX_COLLATERAL_WEIGHT, WAD - c.liquidation_discount)
+    if not 0 <= c.weight <= top:
+        raise ConfigError(f"{where}: weight = {_text(Decimal(c.weight) / WAD)} outside [0, {_text(Decimal(top) / WAD)}] "
+                          f"(at most min(0.99, 1 - liquidation_discount))")
+    decimals = config.decimals(c.token)
+    units = c.cap.scaleb(decimals)
+    if c.cap <= 0:
+        raise ConfigError(f"{where}: cap = {_text(c.cap)} must be positive (whole tokens)")
+    if units != units.to_integral_value():
+        raise ConfigError(f"{where}: cap {_text(c.cap)} has more than {decimals} decimals")
+    if units > MAX_CAP_UNITS:
+        raise ConfigError(f"{where}: cap {_text(c.cap)} is above 2^128 - 1 token units")
+    if not 0 < c.heartbeat <= MAX_HEARTBEAT:
+        raise ConfigError(f"{where}: heartbeat {c.heartbeat} s outside (0, {MAX_HEARTBEAT}]")
+    if c.local_price is not None and c.local_price <= 0:
+        raise ConfigError(f"{where}: local_price = {_text(c.local_price)} must be positive")
 
 
 def validate(config: Config) -> None:
@@ -119,6 +241,14 @@ def validate(config: Config) -> None:
             raise ConfigError(f"market {m.name}: need 0 < min_position_size <= max_open_interest")
         if m.funding["rate_cap"] < m.funding["interest_rate"]:
             raise ConfigError(f"market {m.name}: rate_cap below interest_rate")
+        tokens = [c.token for c in m.collaterals]
+        twice = sorted({t for t in tokens if tokens.count(t) > 1})
+        if twice:
+            raise ConfigError(f"market {m.name}: collateral {twice[0]} listed twice")
+        if len(tokens) > MAX_COLLATERALS:
+            raise ConfigError(f"market {m.name}: {len(tokens)} collaterals, at most {MAX_COLLATERALS}")
+        for c in m.collaterals:
+            validate_collateral(config, m, c)
         envelope = m.funding["rate_cap"] + m.params["liquidation_fee"] + m.params["price_band"]
         if m.params["initial_margin_ratio"] <= envelope:
             raise ConfigError(
@@ -142,3 +272,23 @@ def live_addresses(config: Config, network_name: str) -> tuple[dict, dict]:
         if not token or int(token, 16) == 0:
             raise ConfigError(f"market {m.name}: no {m.collateral} token address configured for network {network_name}")
     return tokens, feeds
+
+
+def live_collateral_feeds(config: Config, network_name: str) -> dict[str, str]:
+    """{token: feed} on a live network (`networks.<name>.collateral_feeds`): a token's USD feed is
+    the same in every market; refuses a collateral without a feed or a token address there."""
+    net = config.network_addresses(network_name)
+    tokens, feeds = net.get("tokens") or {}, net.get("collateral_feeds") or {}
+    wanted = {}
+    for m in config.markets.values():
+        for c in m.collaterals:
+            feed = feeds.get(c.token)
+            if not feed:
+                raise ConfigError(f"market {m.name}: no collateral feed for {c.token} configured for network {network_name}")
+            if int(feed, 16) == 0:
+                raise ConfigError(f"market {m.name}: collateral feed {c.token} for {network_name} is the zero address")
+            token = tokens.get(c.token)
+            if not token or int(token, 16) == 0:
+                raise ConfigError(f"market {m.name}: no {c.token} token address configured for network {network_name}")
+            wanted[c.token] = feed
+    return wanted

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from perpkit.config import ZERO_ADDRESS, Config, live_addresses
+from perpkit.config import ZERO_ADDRESS, Config, ConfigError, live_addresses, live_collateral_feeds
 
 LOCAL_CHAIN_ID = 31337
 MOCK_FEED_DECIMALS = 8
@@ -51,10 +51,13 @@ class DeploymentRecord:
 
 
 class Deployer:
-    def __init__(self, project, chain, account, config: Config, record: DeploymentRecord, network_name: str, log=print):
+    def __init__(self, project, chain, account, config: Config, record: DeploymentRecord, network_name: str, log=print,
+                 fund_test_accounts: bool = True):
         self.project, self.chain, self.account = project, chain, account
         self.config, self.record, self.network_name, self.log = config, record, network_name, log
+        self.fund_test_accounts = fund_test_accounts  # local chains: mint the mock tokens to the test accounts
         self.steps: list[Step] = []
+        self._new_tokens: set[str] = set()  # mock tokens deployed by this run
 
     @property
     def is_local(self) -> bool:
@@ -66,6 +69,12 @@ class Deployer:
         """Everything that can be refused before the first transaction."""
         if not self.is_local:
             live_addresses(self.config, self.network_name)
+            live_collateral_feeds(self.config, self.network_name)
+            return
+        for m in self.config.markets.values():
+            for c in m.collaterals:
+                if c.local_price is None:
+                    raise ConfigError(f"market {m.name}: collateral {c.token}: no local_price for its local mock feed")
 
     # ------------------------------------------------------------------ the steps
 
@@ -75,7 +84,7 @@ class Deployer:
         if "block" not in data:
             data["block"] = self.chain.blocks.head.number
             self.record.save()
-        tokens, feeds = self._tokens_and_feeds()
+        tokens, feeds, collateral_feeds = self._tokens_and_feeds()
         factory = self._contract("factory", "PerpMarketFactory", lambda: self.account.deploy(self.project.PerpMarketFactory))
         router = self._contract(
             "router", "PerpRouter", lambda: self.account.deploy(self.project.PerpRouter, self.account, factory)
@@ -86,16 +95,22 @@ class Deployer:
         self._roles(router)
         for market in self.config.markets.values():
             self._market(router, market, tokens[market.collateral], feeds[market.name])
-        if self.is_local:
+            for c in market.collaterals:
+                self._collateral(router, market, c, tokens[c.token], collateral_feeds[(market.name, c.token)])
+        if self.is_local and self.fund_test_accounts:
             self._fund_test_accounts(tokens)
         return self.record
 
-    def _tokens_and_feeds(self) -> tuple[dict, dict]:
+    def _tokens_and_feeds(self) -> tuple[dict, dict, dict]:
+        """(tokens by symbol, feeds by market, collateral feeds by (market, token))."""
         if not self.is_local:
             tokens, feeds = live_addresses(self.config, self.network_name)
+            by_token = live_collateral_feeds(self.config, self.network_name)
             self.record.data["tokens"].update({k: v for k, v in tokens.items() if v})
             self.record.save()
-            return tokens, feeds
+            collateral_feeds = {(m.name, c.token): by_token[c.token] for m in self.config.markets.values()
+                                for c in m.collaterals}
+            return tokens, feeds, collateral_feeds
         tokens = {}
         for symbol, spec in self.config.tokens.items():
             tokens[symbol] = self._recorded(
@@ -103,15 +118,22 @@ class Deployer:
                 f"mock {symbol}",
                 lambda s=symbol, t=spec: self.account.deploy(self.project.MockERC20, t["name"], s, int(t["decimals"])),
             )
-        feeds = {}
+            if self.steps[-1].gas_used is not None:
+                self._new_tokens.add(symbol)
+        feeds, collateral_feeds = {}, {}
         for name, market in self.config.markets.items():
-            answer = int(market.local_price * 10**MOCK_FEED_DECIMALS)
-            feeds[name] = self._recorded(
-                ("markets", name, "feed"),
-                f"mock feed {name}",
-                lambda a=answer: self.account.deploy(self.project.MockV3Aggregator, MOCK_FEED_DECIMALS, a),
-            )
-        return tokens, feeds
+            feeds[name] = self._mock_feed(("markets", name, "feed"), f"mock feed {name}", market.local_price)
+            for c in market.collaterals:
+                collateral_feeds[(name, c.token)] = self._mock_feed(
+                    ("markets", name, "collaterals", c.token, "feed"), f"mock feed {c.token} for {name}", c.local_price
+                )
+        return tokens, feeds, collateral_feeds
+
+    def _mock_feed(self, path: tuple, label: str, price) -> str:
+        answer = int(price * 10**MOCK_FEED_DECIMALS)
+        return self._recorded(
+            path, label, lambda: self.account.deploy(self.project.MockV3Aggregator, MOCK_FEED_DECIMALS, answer)
+        )
 
     def _market(self, router, market, token: str, feed: str) -> None:
         entry = self.record.data["markets"].setdefault(market.name, {})
@@ -129,6 +151,46 @@ class Deployer:
         entry.update(id=created.marketId, address=created.market)
         self.record.save()
         self.steps.append(Step(f"market {market.name} (id {created.marketId})", created.market, receipt.gas_used))
+
+    def _collateral(self, router, market, c, token: str, feed: str) -> None:
+        """Registers `c.token` as collateral of `market` (`router.setCollateral`, which creates the
+        market's CollateralPool on the first one), unless the pool already holds it with this
+        oracle and these parameters; a changed weight, discount or cap is set again."""
+        entry = self.record.data["markets"][market.name]
+        node = entry.setdefault("collaterals", {}).setdefault(c.token, {})
+        oracle = self._recorded(
+            ("markets", market.name, "collaterals", c.token, "oracle"),
+            f"oracle {c.token} for {market.name}",
+            lambda: self.account.deploy(self.project.ChainlinkOracle, feed, c.heartbeat, ZERO_ADDRESS, 0),
+            keep=lambda address: self._oracle_matches(address, feed, c.heartbeat),
+        )
+        node["feed"] = feed
+        params = c.params_tuple(self.config.decimals(c.token))
+        label = f"collateral {c.token} for {market.name} ({c.describe()})"
+        pool = router.collateralPoolOf(entry["id"])
+        if int(pool, 16) != 0:
+            entry["collateralPool"] = pool
+            registered = self._registered(pool, token)
+            if registered is not None and (registered[0].lower(), registered[1]) == (oracle.lower(), params):
+                self.record.save()
+                self.steps.append(Step(label, pool, None))
+                return
+        receipt = router.setCollateral(entry["id"], token, oracle, params, sender=self.account)
+        entry["collateralPool"] = router.collateralPoolOf(entry["id"])
+        self.record.save()
+        self.steps.append(Step(label, entry["collateralPool"], receipt.gas_used))
+
+    def _registered(self, pool_address: str, token: str) -> tuple | None:
+        """(oracle, (weight, discount, cap)) of `token` in the pool; None if it is not registered."""
+        pool = self.project.CollateralPool.at(pool_address)
+        if token.lower() not in {t.lower() for t in pool.collateralTokens()}:
+            return None
+        oracle, params, _, _ = pool.collateralOf(token)  # params: (weight, liquidationDiscount, cap)
+        return oracle, tuple(int(x) for x in params)
+
+    def _oracle_matches(self, address: str, feed: str, heartbeat: int) -> bool:
+        oracle = self.project.ChainlinkOracle.at(address)
+        return oracle.feed().lower() == feed.lower() and int(oracle.heartbeat()) == heartbeat
 
     def _roles(self, router) -> None:
         for role, setter, getter in (
@@ -149,21 +211,35 @@ class Deployer:
         self.record.save()
 
     def _fund_test_accounts(self, tokens: dict) -> None:
-        if self.record.data.get("funded"):
-            return
+        """Mints each mock token to the first test accounts, once per token address: the record's
+        `funded` maps symbol -> the token funded (a token added to the config later is funded on
+        the next run; a legacy `true` covers the tokens this run did not deploy)."""
         from ape import accounts
 
+        funded = self.record.data.get("funded")
+        if funded is True:
+            funded = {s: a for s, a in tokens.items() if s not in self._new_tokens}
+        funded = dict(funded or {})
+        todo = {s: a for s, a in tokens.items() if funded.get(s) != a}
+        if not todo:
+            if self.record.data.get("funded") != funded:
+                self.record.data["funded"] = funded
+                self.record.save()
+            return
         spec = self.config.local_funding
         count, amount = int(spec.get("accounts", 10)), int(spec.get("amount", 1_000_000))
+        amounts = {s: int((spec.get("amounts") or {}).get(s, amount)) for s in todo}
         gas = 0
-        for symbol, address in tokens.items():
+        for symbol, address in todo.items():
             token = self.project.MockERC20.at(address)
             unit = 10 ** token.decimals()
             for test_account in list(accounts.test_accounts)[:count]:
-                gas += token.mint(test_account, amount * unit, sender=self.account).gas_used
-        self.record.data["funded"] = True
-        self.record.save()
-        self.steps.append(Step(f"mint {amount:,} of each token to {count} test accounts", "-", gas))
+                gas += token.mint(test_account, amounts[symbol] * unit, sender=self.account).gas_used
+            funded[symbol] = address
+            self.record.data["funded"] = funded
+            self.record.save()
+        what = ", ".join(f"{amounts[s]:,} {s}" for s in todo)
+        self.steps.append(Step(f"mint {what} to {count} test accounts", "-", gas))
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -174,13 +250,14 @@ class Deployer:
         address = self._recorded((key,), key, deploy)
         return getattr(self.project, contract_name).at(address)
 
-    def _recorded(self, path: tuple, label: str, deploy: Callable) -> str:
-        """The address at `path` in the record if it has code on chain; else deploy and record it."""
+    def _recorded(self, path: tuple, label: str, deploy: Callable, keep: Callable[[str], bool] | None = None) -> str:
+        """The address at `path` in the record if it has code on chain (and `keep(address)`);
+        else deploy and record it."""
         node = self.record.data
         for key in path[:-1]:
             node = node.setdefault(key, {})
         address = node.get(path[-1])
-        if address and self._has_code(address):
+        if address and self._has_code(address) and (keep is None or keep(address)):
             self.steps.append(Step(label, address, None))
             return address
         contract = deploy()

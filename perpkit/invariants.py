@@ -21,8 +21,9 @@ class Check:
         return f"{'PASS' if self.ok else 'FAIL'}  {self.name}: {self.detail}"
 
 
-def check_market(market, token, accounts) -> list[Check]:
-    """Every market-wide invariant, given all accounts that ever touched the market."""
+def check_market(market, token, accounts, pool=None, collateral_tokens=()) -> list[Check]:
+    """Every market-wide invariant, given all accounts that ever touched the market; with its
+    CollateralPool `pool` and the pool's `collateral_tokens`, the pool's too (`check_collateral`)."""
     scale = market.collateralScale()
     vault, capital_total = market.vault(), market.capitalTotal()
     insurance, pnl_pos_total = market.insuranceFund(), market.pnlPosTotal()
@@ -34,7 +35,7 @@ def check_market(market, token, accounts) -> list[Check]:
     sum_capital = sum(s.capital for s in states)
     sum_pnl_pos = sum(s.pnl for s in states if s.pnl > 0)
     h = market.haircut()
-    return [
+    checks = [
         Check("vault reconciles with token balance", balance * scale == vault, f"balance {balance} x {scale} vs vault {vault}"),
         Check(
             "senior solvency",
@@ -50,6 +51,37 @@ def check_market(market, token, accounts) -> list[Check]:
         Check("positive pnl total summed", pnl_pos_total == sum_pnl_pos, f"{pnl_pos_total} vs {sum_pnl_pos}"),
         Check("haircut within [0, 1]", 0 <= h <= WAD, f"h = {h}"),
     ]
+    if pool is not None:
+        checks += check_collateral(market, pool, collateral_tokens, accounts, states)
+    return checks
+
+
+def check_collateral(market, pool, tokens, accounts, states=None) -> list[Check]:
+    """The invariants of a market's CollateralPool, given its tokens and all accounts that ever
+    touched it (`states`: their `accountOf`, if already read): per token, the pool's token
+    balance = its accounted total = the sum of the balances (no phantom or lost collateral); and
+    debt (negative pnl of a flat account) only while the account holds collateral that backs it,
+    since without any it is written off at once."""
+    checks = []
+    for token in tokens:
+        address = token.address
+        held = token.balanceOf(pool.address)
+        total = pool.collateralOf(address)[3]
+        summed = sum(pool.balanceOf(a, address) for a in accounts)
+        ok = held == total == summed
+        symbol = address if ok else token.symbol()  # the name only to report
+        checks.append(Check(
+            f"{symbol}: pool balance = accounted total = sum of balances",
+            ok,
+            f"balanceOf(pool) {held}, total {total}, sum {summed}",
+        ))
+    stranded = []
+    states = states if states is not None else [market.accountOf(a) for a in accounts]
+    for a, state in zip(accounts, states):
+        if state.size == 0 and state.pnl < 0 and not pool.holdsCollateral(a):
+            stranded.append(f"{a}: pnl {state.pnl}")
+    checks.append(Check("flat debt only while backed by collateral", not stranded, "; ".join(stranded) or "none"))
+    return checks
 
 
 def failures(checks: list[Check]) -> list[Check]:

@@ -14,6 +14,13 @@ Rounding vocabulary, as in `FixedPointMath.sol`:
 Time and prices are explicit arguments: ``index`` is the oracle price (WAD) the contract would
 read, ``now`` the block timestamp. Views take the head block's timestamp, which is what an
 ``eth_call`` sees on Anvil.
+
+Multi-collateral margin (`CollateralPool`): a market may have a `CollateralPool` of other tokens
+that count as margin at their weight. Their oracles are explicit too: ``prices`` maps an oracle's
+address to the WAD price its ``tryPrice`` gives at that moment; an oracle missing from it (or at 0)
+has failed, which counts that collateral at zero (`ChainlinkFeed.price_at` computes a feed's
+answer at a time, staleness included). For an account without collateral, ``prices`` changes
+nothing: every method behaves as it did before the pool existed.
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ INT128_MAX = 2**127 - 1
 INT128_MIN = -(2**127)
 INT152_MAX = 2**151 - 1
 INT152_MIN = -(2**151)
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+# CollateralPool and ParamsLib (collateral bounds)
+MAX_COLLATERALS = 8
+MAX_COLLATERAL_WEIGHT = 99 * WAD // 100
+MIN_LIQUIDATION_DISCOUNT = WAD // 100
+MAX_LIQUIDATION_DISCOUNT = WAD // 5
 
 
 # ================================================================== errors
@@ -67,6 +80,17 @@ InvalidLiquidationAmount = _error("InvalidLiquidationAmount", "(amount, size).")
 InvalidQuote = _error("InvalidQuote", "(bid, ask): zero bid, crossed book or ask > uint128.")
 QuoteUnchanged = _error("QuoteUnchanged", "(bid, ask): same quote as the last one.")
 QuoteAlreadyRecorded = _error("QuoteAlreadyRecorded", "(marketId, blockNumber).")
+ZeroAddress = _error("ZeroAddress", "(): a zero token or oracle.")
+ParamOutOfBounds = _error("ParamOutOfBounds", "(name as bytes32, value, min, max).")
+OracleUnavailable = _error("OracleUnavailable", "(oracle): it does not price now.")
+CollateralDecimalsUnsupported = _error("CollateralDecimalsUnsupported", "(decimals): above 18.")
+UnknownCollateral = _error("UnknownCollateral", "(token): not registered (0x0: the market has no pool).")
+SettlementTokenAsCollateral = _error("SettlementTokenAsCollateral", "(token).")
+TooManyCollaterals = _error("TooManyCollaterals", "(max).")
+CollateralCapExceeded = _error("CollateralCapExceeded", "(token, newTotal, cap).")
+InsufficientCollateral = _error("InsufficientCollateral", "(account, token, amount, balance).")
+NoDebt = _error("NoDebt", "(account): its pnl is not negative.")
+NothingToSeize = _error("NothingToSeize", "(account): no pool, or no priced collateral to sell.")
 
 
 def _atomic(method):
@@ -83,6 +107,19 @@ def _atomic(method):
             raise
 
     return wrapper
+
+
+def _same(self, memo):
+    """`__deepcopy__` of an immutable value (a frozen dataclass of ints)."""
+    return self
+
+
+def _flat_copy(self, memo):
+    """`__deepcopy__` of a dataclass of ints, strs and bools: `_atomic` copies the state before
+    every action, and the generic deepcopy of small dataclasses is most of its cost."""
+    new = object.__new__(type(self))
+    new.__dict__.update(self.__dict__)
+    return new
 
 
 # ================================================================== fixed point (FixedPointMath)
@@ -180,6 +217,8 @@ class FundingParams:
     premium_clamp: int = 5 * 10**14
     rate_cap: int = 10**16
 
+    __deepcopy__ = _same
+
     @classmethod
     def from_tuple(cls, t) -> FundingParams:
         return cls(*(int(v) for v in t))
@@ -246,6 +285,11 @@ class FundingState:
     last_quote_block: int = 0
     last_crank: int = 0  # 0 before the first crank
 
+    def __deepcopy__(self, memo):
+        new = _flat_copy(self, memo)
+        new.premiums = list(self.premiums)
+        return new
+
     @_atomic
     def record_quote(self, bid: int, ask: int, index: int, block_number: int) -> int:
         """Push one clamped premium sample into the 30-slot ring; returns the sample."""
@@ -307,6 +351,248 @@ class FundingState:
         return self.rate
 
 
+# ================================================================== collateral (CollateralPool, ParamsLib)
+
+
+def bytes32(text: str) -> bytes:
+    """A Solidity ``bytes32`` string literal, as a revert decodes it."""
+    return text.encode().ljust(32, b"\0")
+
+
+def _bound(name: str, value: int, lo: int, hi: int) -> None:
+    if value < lo or value > hi:
+        raise ParamOutOfBounds(bytes32(name), value, lo, hi)
+
+
+@dataclass(frozen=True)
+class CollateralParams:
+    """A collateral token's parameters (WAD; the cap in token units), in the struct's order."""
+
+    weight: int
+    liquidation_discount: int
+    cap: int
+
+    __deepcopy__ = _same
+
+    @classmethod
+    def from_tuple(cls, t) -> CollateralParams:
+        return cls(*(int(v) for v in t))
+
+    def as_tuple(self) -> tuple[int, int, int]:
+        return astuple(self)
+
+    def validate(self) -> None:
+        """`ParamsLib.validate(CollateralParams)`: discount, then weight <= min(1 - discount, 0.99),
+        then cap, each `ParamOutOfBounds(name, value, min, max)`."""
+        _bound("liquidationDiscount", self.liquidation_discount, MIN_LIQUIDATION_DISCOUNT, MAX_LIQUIDATION_DISCOUNT)
+        _bound("weight", self.weight, 0, min(WAD - self.liquidation_discount, MAX_COLLATERAL_WEIGHT))
+        _bound("cap", self.cap, 1, UINT128_MAX)
+
+
+@dataclass
+class ChainlinkFeed:
+    """What a `ChainlinkOracle` over one feed answers: ``price_at(now)`` is its ``tryPrice`` at
+    block time ``now`` (None when it fails: a non-positive answer, a reverting feed, an update in the
+    future or older than the heartbeat). Feeds of ``decimals`` scale exactly to WAD."""
+
+    answer: int
+    updated_at: int
+    heartbeat: int = 86_400
+    decimals: int = 8
+    reverting: bool = False
+
+    def price_at(self, now: int) -> int | None:
+        if self.reverting or self.answer <= 0 or self.updated_at == 0 or self.updated_at > now:
+            return None
+        if now - self.updated_at > self.heartbeat:
+            return None
+        return self.answer * 10 ** (18 - self.decimals)
+
+
+def try_price(prices, oracle: str) -> tuple[bool, int]:
+    """`CollateralPool._tryPrice`: (ok, price) with ok only for a positive price."""
+    price = (prices or {}).get(oracle) or 0
+    return price > 0, price
+
+
+@dataclass
+class Collateral:
+    """One registered token of a pool."""
+
+    oracle: str
+    weight: int
+    liquidation_discount: int
+    cap: int
+    scale: int  # 10 ** (18 - decimals)
+    total: int = 0  # token units held for all accounts
+
+    __deepcopy__ = _flat_copy
+
+    def params(self) -> CollateralParams:
+        return CollateralParams(self.weight, self.liquidation_discount, self.cap)
+
+
+@dataclass(frozen=True)
+class Seizure:
+    """One token sold by `seize`, as its `CollateralSeized` event says."""
+
+    token: str
+    amount: int
+    cost: int
+    price: int
+
+
+@dataclass
+class CollateralPool:
+    """One market's `CollateralPool`: the registry in registration order (``tokens[i]`` is bit i of
+    ``heldMask``), and every account's balance in token units."""
+
+    tokens: list[str] = field(default_factory=list)
+    collateral: dict[str, Collateral] = field(default_factory=dict)
+    balances: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __deepcopy__(self, memo):
+        return CollateralPool(
+            list(self.tokens),
+            {t: _flat_copy(c, memo) for t, c in self.collateral.items()},
+            {a: dict(b) for a, b in self.balances.items()},
+        )
+
+    # ------------------------------------------------------------ views
+
+    def balance_of(self, account: str, token: str) -> int:
+        return self.balances.get(account, {}).get(token, 0)
+
+    def held(self, account: str) -> list[int]:
+        """Indices of the tokens ``account`` holds (its ``heldMask``), ascending."""
+        mine = self.balances.get(account, {})
+        return [i for i, token in enumerate(self.tokens) if mine.get(token, 0) != 0]
+
+    def held_mask(self, account: str) -> int:
+        return sum(1 << i for i in self.held(account))
+
+    def holds(self, account: str) -> bool:
+        return bool(self.held(account))
+
+    def value_one(self, account: str, token: str, prices) -> tuple[int, bool]:
+        """``balance x scale x price / 1e18`` down, ``x weight / 1e18`` down; weight 0 counts 0 and
+        needs no price; a failed oracle counts 0 and is not priced."""
+        c = self.collateral[token]
+        if c.weight == 0:
+            return 0, True
+        ok, price = try_price(prices, c.oracle)
+        if not ok:
+            return 0, False
+        return mul_wad_down(mul_div_down(self.balance_of(account, token) * c.scale, price, WAD), c.weight), True
+
+    def value_of(self, account: str, prices) -> tuple[int, bool]:
+        """`valueOf`: (margin value of the held tokens, whether every one of them was priced)."""
+        value, all_priced = 0, True
+        for i in self.held(account):
+            v, ok = self.value_one(account, self.tokens[i], prices)
+            value += v
+            all_priced = all_priced and ok
+        return value, all_priced
+
+    def balances_of(self, account: str, prices) -> tuple[tuple, tuple, tuple, tuple]:
+        """`balancesOf`: every registered token with the balance, its margin value and priced."""
+        rows = [(t, self.balance_of(account, t), *self.value_one(account, t, prices)) for t in self.tokens]
+        return tuple(tuple(column) for column in zip(*rows)) if rows else ((), (), (), ())
+
+    def collateral_of(self, token: str) -> tuple[str, tuple[int, int, int], int, int]:
+        """`collateralOf`: (oracle, params, scale, total); unknown -> UnknownCollateral(token)."""
+        c = self._registered(token)
+        return c.oracle, c.params().as_tuple(), c.scale, c.total
+
+    # ------------------------------------------------------------ entry points (router / market)
+
+    def set_collateral(self, token: str, oracle: str, params: CollateralParams, decimals: int,
+                       settlement_token: str | None) -> None:
+        """`setCollateral` of the pool (the router checked the bounds and the oracle)."""
+        if int(token, 16) == 0 or int(oracle, 16) == 0:
+            raise ZeroAddress()
+        if settlement_token is not None and token.lower() == settlement_token.lower():
+            raise SettlementTokenAsCollateral(token)
+        c = self.collateral.get(token)
+        if c is None:
+            if len(self.tokens) == MAX_COLLATERALS:
+                raise TooManyCollaterals(MAX_COLLATERALS)
+            if decimals > 18:
+                raise CollateralDecimalsUnsupported(decimals)
+            c = self.collateral[token] = Collateral(oracle, 0, 0, 0, 10 ** (18 - decimals))
+            self.tokens.append(token)
+        c.oracle, c.weight, c.liquidation_discount, c.cap = oracle, params.weight, params.liquidation_discount, params.cap
+
+    def deposit(self, account: str, token: str, amount: int) -> None:
+        """Credit ``amount`` units that arrived; the cap holds for the new total."""
+        c = self._registered(token)
+        if amount == 0:
+            raise ZeroAmount()
+        total = c.total + amount
+        if total > c.cap:
+            raise CollateralCapExceeded(token, total, c.cap)
+        c.total = total
+        mine = self.balances.setdefault(account, {})
+        mine[token] = mine.get(token, 0) + amount
+
+    def withdraw(self, account: str, token: str, amount: int) -> None:
+        """The pool's part of a withdrawal (the market's health check follows)."""
+        c = self._registered(token)
+        if amount == 0:
+            raise ZeroAmount()
+        balance = self.balance_of(account, token)
+        if amount > balance:
+            raise InsufficientCollateral(account, token, amount, balance)
+        self.balances[account][token] = balance - amount
+        c.total -= amount
+
+    def seize(self, account: str, liquidator: str, max_repay: int, prices, clears_debt: bool = True
+              ) -> tuple[int, bool, list[Seizure]]:
+        """Held tokens by weight ascending (the lowest index on a tie), failed oracles skipped. Per
+        token the liquidator buys at ``unit = price x (1 - discount)`` rounded up the units that
+        what is left to repay buys, ``floor(floor(left x 1e18 / unit) / scale)``, or, when the sale
+        clears the whole debt (``clears_debt``), ``ceil(ceil(left x 1e18 / unit) / scale)``; at most
+        the balance. It pays their cost rounded up, at most what is left. Returns (repaid, whether
+        the account still holds any, the sales)."""
+        untried = self.held(account)
+        repaid, sales = 0, []
+        while untried and repaid < max_repay:
+            i = min(untried, key=lambda k: (self.collateral[self.tokens[k]].weight, k))
+            untried.remove(i)
+            sale = self._seize_one(account, liquidator, self.tokens[i], max_repay - repaid, prices, clears_debt)
+            if sale is not None:
+                repaid += sale.cost
+                sales.append(sale)
+        return repaid, self.holds(account), sales
+
+    def _seize_one(self, account, liquidator, token, max_repay, prices, clears_debt) -> Seizure | None:
+        c = self.collateral[token]
+        ok, price = try_price(prices, c.oracle)
+        if not ok:
+            return None
+        unit_price = mul_wad_up(price, WAD - c.liquidation_discount)
+        balance = self.balance_of(account, token)
+        if clears_debt:  # the last unit rounded up: no dust debt is left
+            needed = mul_div_up(max_repay, WAD, unit_price)
+            amount = 0 if needed == 0 else (needed - 1) // c.scale + 1
+        else:  # a partial repayment rounds the units down
+            amount = mul_div_down(max_repay, WAD, unit_price) // c.scale
+        amount = min(amount, balance)
+        if amount == 0:
+            return None
+        cost = min(mul_div_up(amount * c.scale, unit_price, WAD), max_repay)
+        self.balances[account][token] = balance - amount
+        theirs = self.balances.setdefault(liquidator, {})
+        theirs[token] = theirs.get(token, 0) + amount
+        return Seizure(token, amount, cost, price)
+
+    def _registered(self, token: str) -> Collateral:
+        c = self.collateral.get(token)
+        if c is None:
+            raise UnknownCollateral(token)
+        return c
+
+
 # ================================================================== market (PerpMarket)
 
 
@@ -324,6 +610,8 @@ class MarketParams:
     max_open_interest: int = 1_000 * WAD
     min_position_size: int = WAD // 1000
 
+    __deepcopy__ = _same
+
     @classmethod
     def from_tuple(cls, t) -> MarketParams:
         return cls(*(int(v) for v in t))
@@ -339,8 +627,10 @@ class Account:
     open_notional: int = 0
     funding_snapshot: int = 0
 
+    __deepcopy__ = _flat_copy
+
     def as_tuple(self) -> tuple[int, int, int, int, int]:
-        return astuple(self)
+        return self.capital, self.pnl, self.size, self.open_notional, self.funding_snapshot
 
 
 @dataclass(frozen=True)
@@ -362,6 +652,17 @@ class Liquidation:
     fee: int
     reward: int
     mark: int
+
+
+@dataclass(frozen=True)
+class CollateralLiquidation:
+    """What `liquidateCollateral` did: the debt repaid (`DebtRepaid`), the account's pnl after it,
+    the collateral sold (`CollateralSeized`, in order) and the debt written off as bad debt."""
+
+    repaid: int
+    pnl: int
+    sales: tuple
+    bad_debt: int
 
 
 def liquidation_fee(amount: int, size: int, value: int, mark: int, fee_rate: int) -> int:
@@ -419,6 +720,8 @@ class MarketState:
     longs: int = 0
     shorts: int = 0
     accounts: dict[str, Account] = field(default_factory=dict)
+    pool: CollateralPool | None = None  # created by the router's first `setCollateral`
+    settlement_token: str | None = None  # refused as a collateral (when known)
 
     # ------------------------------------------------------------ entry points
 
@@ -436,7 +739,7 @@ class MarketState:
         return wad
 
     @_atomic
-    def withdraw(self, account: str, amount: int, index: int, now: int) -> int:
+    def withdraw(self, account: str, amount: int, index: int, now: int, prices=None) -> int:
         """Pay out ``amount`` tokens of capital, realising PnL at the haircut only when capital
         alone is short; an open position must keep initial margin. Returns the wad debited."""
         if amount == 0:
@@ -459,11 +762,11 @@ class MarketState:
         self.capital_total -= wad
         self.vault -= wad
         if is_open:
-            self._require_margin(account, a, mark, True)
+            self._require_margin(account, a, mark, True, prices)
         return wad
 
     @_atomic
-    def execute_trades(self, trades: list[Trade], index: int, now: int) -> None:
+    def execute_trades(self, trades: list[Trade], index: int, now: int, prices=None) -> None:
         """Apply fills in order: band, maker side, taker side, OI cap, then both margin checks."""
         cumulative, mark = self.funding.accrue(index, now)
         p = self.params
@@ -477,16 +780,19 @@ class MarketState:
                 t.taker, -t.maker_delta, t.price, p.taker_fee, t.taker_reduce_only, cumulative
             )
             self._check_open_interest(longs_before, shorts_before, p.max_open_interest)
-            self._require_margin(t.maker, self._acct(t.maker), mark, maker_up)
-            self._require_margin(t.taker, self._acct(t.taker), mark, taker_up)
+            self._require_margin(t.maker, self._acct(t.maker), mark, maker_up, prices)
+            self._require_margin(t.taker, self._acct(t.taker), mark, taker_up, prices)
 
-    def trade(self, maker: str, taker: str, maker_delta: int, price: int, index: int, now: int, **kw) -> None:
+    def trade(self, maker: str, taker: str, maker_delta: int, price: int, index: int, now: int, prices=None,
+              **kw) -> None:
         """One fill: `execute_trades` with a single Trade."""
-        self.execute_trades([Trade(maker, taker, maker_delta, price, **kw)], index, now)
+        self.execute_trades([Trade(maker, taker, maker_delta, price, **kw)], index, now, prices)
 
     @_atomic
-    def liquidate(self, liquidator: str, account: str, amount: int, index: int, now: int) -> Liquidation:
-        """The liquidator takes ``amount`` of the position at mark; fee split; bad debt absorbed."""
+    def liquidate(self, liquidator: str, account: str, amount: int, index: int, now: int, prices=None) -> Liquidation:
+        """The liquidator takes ``amount`` of the position at mark; fee split. The value (and so the
+        fee cap) includes the collateral; a flat account left in debt is bad debt at once only if it
+        holds no collateral, else the debt waits for `liquidate_collateral`."""
         if account == liquidator:
             raise SelfLiquidation(account)
         a = self._acct(account)
@@ -496,7 +802,7 @@ class MarketState:
         cumulative, mark = self.funding.accrue(index, now)
         self._settle_funding(a, cumulative)
         self._settle_loss(a)
-        value = self._value(a, mark, self.haircut())
+        value = self._value(a, mark, self.haircut()) + self.collateral_value(account, prices)
         maintenance = mul_wad_up(notional(size, mark), self.params.maintenance_margin_ratio)
         if value >= maintenance:
             raise NotLiquidatable(account, value, maintenance)
@@ -509,10 +815,99 @@ class MarketState:
         reward = 0
         if fee > 0:
             fee, reward = self._charge_liquidation_fee(a, self._acct(liquidator), fee)
-        if a.size == 0 and a.pnl < 0:
+        if a.size == 0 and a.pnl < 0 and not self.holds_collateral(account):
             self._absorb_bad_debt(a)
-        self._require_margin(liquidator, self._acct(liquidator), mark, liquidator_up)
+        self._require_margin(liquidator, self._acct(liquidator), mark, liquidator_up, prices)
         return Liquidation(fee, reward, mark)
+
+    # ------------------------------------------------------------ collateral entry points
+
+    @_atomic
+    def set_collateral(self, token: str, oracle: str, params: CollateralParams, decimals: int, prices=None) -> None:
+        """`router.setCollateral`: bounds, oracle, then the pool (created on the first call)."""
+        params.validate()
+        if int(oracle, 16) == 0:
+            raise ZeroAddress()
+        if not try_price(prices, oracle)[0]:
+            raise OracleUnavailable(oracle)
+        if self.pool is None:
+            self.pool = CollateralPool()
+        self.pool.set_collateral(token, oracle, params, decimals, self.settlement_token)
+
+    @_atomic
+    def deposit_collateral(self, account: str, token: str, amount: int) -> None:
+        """`router.depositCollateral`: ``amount`` units of ``token`` (no fee on transfer)."""
+        if self.pool is None:
+            raise UnknownCollateral(ZERO_ADDRESS)
+        if amount == 0:
+            raise ZeroAmount()
+        self.pool.deposit(account, token, amount)
+
+    @_atomic
+    def withdraw_collateral(self, account: str, token: str, amount: int, index: int, now: int, prices=None) -> None:
+        """`router.withdrawCollateral`: the pool pays out, then the market's health check
+        (`onCollateralWithdrawn`): flat without debt always passes, no price needed; flat in debt
+        keeps the debt backed (capital + pnl + collateral >= 0, no waiver); open: not while
+        paused, funding and loss settled, initial margin with the collateral left."""
+        if self.pool is None:
+            raise UnknownCollateral(ZERO_ADDRESS)
+        self.pool.withdraw(account, token, amount)
+        a = self._acct(account)
+        if a.size == 0:
+            if a.pnl < 0:
+                self._require_margin(account, a, 0, True, prices)
+            return
+        if self.paused:
+            raise MarketPaused(self.market_id)
+        cumulative, mark = self.funding.accrue(index, now)
+        self._settle_funding(a, cumulative)
+        self._settle_loss(a)
+        self._require_margin(account, a, mark, True, prices)
+
+    @_atomic
+    def liquidate_collateral(self, liquidator: str, account: str, max_repay: int, index: int, now: int,
+                             prices=None) -> CollateralLiquidation:
+        """`liquidateCollateral`: the liquidator repays up to ``max_repay`` of the account's debt
+        from its capital and receives collateral at the discount (`CollateralPool.seize`). A flat
+        account's debt needs no market price; with a position (either side's) funding is settled
+        first and the account must be under maintenance. A flat account left in debt with no
+        collateral: bad debt. A liquidator with a position keeps initial margin."""
+        if account == liquidator:
+            raise SelfLiquidation(account)
+        if max_repay == 0:
+            raise ZeroAmount()
+        if self.pool is None:
+            raise NothingToSeize(account)
+        a, l = self._acct(account), self._acct(liquidator)
+        mark = 0
+        if a.size != 0 or l.size != 0:
+            cumulative, mark = self.funding.accrue(index, now)
+            self._settle_funding(a, cumulative)
+            self._settle_funding(l, cumulative)
+            self._settle_loss(l)
+        self._settle_loss(a)
+        if a.pnl >= 0:
+            raise NoDebt(account)
+        if a.size != 0:
+            value = self._value(a, mark, self.haircut()) + self.collateral_value(account, prices)
+            maintenance = mul_wad_up(notional(a.size, mark), self.params.maintenance_margin_ratio)
+            if value >= maintenance:
+                raise NotLiquidatable(account, value, maintenance)
+        repaid, left, sales = self.pool.seize(account, liquidator, min(max_repay, -a.pnl), prices, max_repay >= -a.pnl)
+        if repaid == 0:
+            raise NothingToSeize(account)
+        if repaid > l.capital:
+            raise InsufficientCapital(liquidator, repaid, l.capital)
+        l.capital -= repaid
+        self.capital_total -= repaid
+        a.pnl += repaid  # repaid <= debt: still <= 0, so pnlPosTotal is unchanged
+        bad_debt = 0
+        if a.size == 0 and a.pnl < 0 and not left:
+            bad_debt = -a.pnl
+            self._absorb_bad_debt(a)
+        if l.size != 0:
+            self._require_margin(liquidator, l, mark, True, prices)
+        return CollateralLiquidation(repaid, a.pnl, tuple(sales), bad_debt)
 
     @_atomic
     def settle_funding(self, account: str, index: int, now: int) -> None:
@@ -534,17 +929,18 @@ class MarketState:
     def open_interest(self) -> tuple[int, int]:
         return self.longs, self.shorts
 
-    def account_value(self, account: str, index: int, now: int, h: int | None = None) -> int:
-        """capital + haircut(pnl + unrealised at mark - pending funding); pending rounded up.
-        `h`: value at that haircut instead of the market's current one."""
+    def account_value(self, account: str, index: int, now: int, h: int | None = None, prices=None) -> int:
+        """capital + haircut(pnl + unrealised at mark - pending funding) + collateral value; pending
+        rounded up. `h`: value at that haircut instead of the market's current one."""
         a = self.accounts.get(account, Account())
         h = self.haircut() if h is None else h
+        extra = self.collateral_value(account, prices)
         if a.size == 0:
-            return a.capital + effective_pnl(a.pnl, h)
+            return a.capital + effective_pnl(a.pnl, h) + extra
         mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
-        return self._value_with_pending(a, mark, cumulative, h)
+        return self._value_with_pending(a, mark, cumulative, h) + extra
 
-    def health_of(self, accounts: list[str], index: int, now: int) -> tuple[list[int], list[int], list[int]]:
+    def health_of(self, accounts: list[str], index: int, now: int, prices=None) -> tuple[list[int], list[int], list[int]]:
         """(sizes, values, maintenance) like `healthOf`: prices read once, pending funding included
         (also for a flat account, where it is 0)."""
         mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
@@ -553,7 +949,7 @@ class MarketState:
         for account in accounts:
             a = self.accounts.get(account, Account())
             sizes.append(a.size)
-            values.append(self._value_with_pending(a, mark, cumulative, h))
+            values.append(self._value_with_pending(a, mark, cumulative, h) + self.collateral_value(account, prices))
             maintenance.append(0 if a.size == 0 else mul_wad_up(notional(a.size, mark), mmr))
         return sizes, values, maintenance
 
@@ -565,10 +961,17 @@ class MarketState:
         n = notional(size, self.funding.mark_price(index))
         return mul_wad_up(n, self.params.initial_margin_ratio), mul_wad_up(n, self.params.maintenance_margin_ratio)
 
-    def is_liquidatable(self, account: str, index: int, now: int) -> bool:
+    def is_liquidatable(self, account: str, index: int, now: int, prices=None) -> bool:
         if self.accounts.get(account, Account()).size == 0:
             return False
-        return self.account_value(account, index, now) < self.margin_requirements(account, index)[1]
+        return self.account_value(account, index, now, prices=prices) < self.margin_requirements(account, index)[1]
+
+    def collateral_value(self, account: str, prices=None) -> int:
+        """Margin value of the account's collateral (a failed oracle counts 0); 0 without a pool."""
+        return 0 if self.pool is None else self.pool.value_of(account, prices)[0]
+
+    def holds_collateral(self, account: str) -> bool:
+        return self.pool is not None and self.pool.holds(account)
 
     # ------------------------------------------------------------ internals: trading
 
@@ -721,7 +1124,9 @@ class MarketState:
         """Fee collected like a trading fee (capital first, then PnL at the haircut); the
         liquidator's share of what was collected (rounded down) to its capital, the rest to the
         insurance fund. Returns (collected, reward)."""
-        fee = self._collect_fee(a, fee)
+        # charged only as far as capital and positive PnL cover it (PerpMarket.liquidate)
+        fee = min(fee, a.capital + max(a.pnl, 0))
+        fee = self._collect_fee(a, fee) if fee > 0 else 0
         reward = mul_wad_down(fee, self.params.liquidator_share)
         liquidator.capital = to_uint128(liquidator.capital + reward)
         self.capital_total = to_uint128(self.capital_total + reward)
@@ -736,14 +1141,26 @@ class MarketState:
             self.pnl_pos_total = to_uint128(self.pnl_pos_total + new_pnl)
         a.pnl = to_int128(new_pnl)
 
-    def _require_margin(self, account: str, a: Account, mark: int, risk_increasing: bool) -> None:
-        """Initial margin after a risk-increasing change, maintenance otherwise (0 when flat)."""
+    def _require_margin(self, account: str, a: Account, mark: int, risk_increasing: bool, prices=None) -> None:
+        """Initial margin after a risk-increasing change (or a withdrawal), maintenance otherwise
+        (0 when flat). The collateral counts only when the settlement value alone falls short; if
+        it is still short and a collateral oracle failed, a change that does not increase risk
+        passes (nobody could price what the check needs)."""
         p = self.params
         ratio = p.initial_margin_ratio if risk_increasing else p.maintenance_margin_ratio
         required = 0 if a.size == 0 else mul_wad_up(notional(a.size, mark), ratio)
         value = self._value(a, mark, self.haircut())
-        if value < required:
+        if value >= required:
+            return
+        if self.pool is None:
             raise InsufficientMargin(account, value, required)
+        extra, all_priced = self.pool.value_of(account, prices)
+        value += extra
+        if value >= required:
+            return
+        if not all_priced and not risk_increasing:
+            return
+        raise InsufficientMargin(account, value, required)
 
     @staticmethod
     def _value_with_pending(a: Account, mark: int, cumulative: int, h: int) -> int:

@@ -21,9 +21,11 @@ from perpkit.simulation.runner import SimConfig, Simulation
 @click.option("--hours", default=DEFAULT_HOURS, show_default=True)
 @click.option("--seed", default=1, show_default=True)
 @click.option("--accounts", "n_accounts", default=50, show_default=True, help="agents (2 are market makers)")
+@click.option("--eth-margined", "eth_weth", default=10.0, show_default=True,
+              help="WETH of the extra agent margined with WETH only, long BTC-USD at 6x (0: none)")
 @click.option("--quick", is_flag=True, help="24 hours of the crash and 12 agents: under a minute")
 @click.option("--out", "out_dir", default="simulation-output", show_default=True, type=click.Path(file_okay=False))
-def cli(network, start, end, hours, seed, n_accounts, quick, out_dir):
+def cli(network, start, end, hours, seed, n_accounts, eth_weth, quick, out_dir):
     if not network.is_local:
         raise click.ClickException("the simulation drives mock feeds: run it on the local network")
     if quick:
@@ -34,10 +36,12 @@ def cli(network, start, end, hours, seed, n_accounts, quick, out_dir):
         raise click.ClickException(str(err)) from None
     if n_accounts < 4:
         raise click.ClickException("--accounts must be at least 4 (2 market makers and 2 takers)")
+    if eth_weth < 0:
+        raise click.ClickException("--eth-margined must be 0 (no such agent) or a positive WETH amount")
 
     console = Console()
     out = Path(out_dir)
-    cfg = SimConfig(candles, accounts=n_accounts, seed=seed, out_dir=out)
+    cfg = SimConfig(candles, accounts=n_accounts, seed=seed, out_dir=out, eth_margined_weth=eth_weth)
     began = time.monotonic()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{len(candles)} hours from {candles[0].label}", total=len(candles))
@@ -46,8 +50,9 @@ def cli(network, start, end, hours, seed, n_accounts, quick, out_dir):
     write_csv(result.records, out / "hourly.csv")
     write_chart(result.records, result.liquidation_times, out / "chart.png")
 
+    extra = f" + 1 margined with {eth_weth:g} WETH" if eth_weth else ""
     console.print(f"[bold]perpkit simulation[/]: {len(candles)} hours from {candles[0].label} UTC, "
-                  f"{n_accounts} agents, seed {seed}, {time.monotonic() - began:.0f} s")
+                  f"{n_accounts} agents{extra}, seed {seed}, {time.monotonic() - began:.0f} s")
     for line in result.summary:
         console.print("  " + line)
     for check in result.checks:

@@ -4,7 +4,12 @@ to the wei after every step. Used by tests/unit/model and by the fuzz state mach
 Works on either chain: Anvil through ape, or the in-process EVM (`perpkit.evm.InProcessChain`).
 Each action runs in the next block (`attempt`); a refusal must be the same custom error, with the
 same arguments, as the model raises there, and an accepted action is applied to the model at
-exactly that block, so both sides see the same time."""
+exactly that block, so both sides see the same time.
+
+A market with a CollateralPool (an exchange with `.pool` and `.collaterals`, tests/fuzz/suites.py)
+is mirrored with it: the pool's registry and balances, and the collateral feeds, whose state
+(`CollateralFeed`, shared by the mirrors of markets that use the same oracles) gives the model the
+price every collateral oracle answers at the block of each action (staleness included)."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -23,12 +28,55 @@ from tests.conftest import FEED_DECIMALS, WAD
 
 def build_error_table(project) -> ErrorDecoder:
     """The custom errors of every contract a call can reach, from ape's project."""
-    contracts = (project.PerpMarket, project.PerpRouter, project.FundingRate, project.ChainlinkOracle)
+    contracts = (project.PerpMarket, project.PerpRouter, project.FundingRate, project.ChainlinkOracle,
+                 project.CollateralPool)
     return ErrorDecoder(ct.contract_type.abi for ct in contracts)
 
 
 def _norm(value):
     return value.lower() if isinstance(value, str) else value
+
+
+def _lower(value):
+    """Addresses lower-cased all the way down (ape checksums them, eth_abi does not)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_lower(v) for v in value)
+    return _norm(value)
+
+
+@dataclass
+class CollateralFeed:
+    """One collateral token with its feed and oracle on chain, and what the oracle answers
+    (`model`); `outage` is how it was broken ("zero", "stale", "reverting") until mended."""
+
+    symbol: str
+    token: object
+    feed: object
+    oracle: object
+    model: M.ChainlinkFeed
+    good_answer: int  # the last positive answer, which a recovery posts again
+    outage: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The token as the model has it."""
+        return self.token.address.lower()
+
+    @property
+    def oracle_key(self) -> str:
+        return self.oracle.address.lower()
+
+    @classmethod
+    def read(cls, c) -> "CollateralFeed":
+        """From a deployed `CollateralToken` (tests/fuzz/suites.py)."""
+        _, answer, _, updated_at, _ = c.feed.latestRoundData()
+        model = M.ChainlinkFeed(answer, updated_at, c.oracle.heartbeat(), c.oracle.feedDecimals(), c.feed.reverting())
+        return cls(c.symbol, c.token, c.feed, c.oracle, model, answer)
+
+
+def collateral_feeds(ex) -> dict:
+    """symbol -> `CollateralFeed` for the exchange's collateral tokens (empty without a pool)."""
+    return {c.symbol: CollateralFeed.read(c) for c in getattr(ex, "collaterals", ())}
 
 
 def decode_revert(data: bytes, decoder: ErrorDecoder) -> tuple:
@@ -78,6 +126,9 @@ class Mirror:
     feed_updated: int = field(init=False)
     outage: str | None = None  # "zero" or "stale" while the oracle is broken
     check_each_action: bool = True  # the fuzz machine compares once per step instead
+    feeds: dict | None = None  # symbol -> CollateralFeed; pass one dict to mirrors sharing oracles
+    arrays_due: bool = True  # compare the pool's array views next time (see `compare`)
+    prefunded: bool = False  # the watched accounts hold and approved enough collateral tokens
 
     def __post_init__(self):
         ex = self.ex
@@ -96,7 +147,29 @@ class Mirror:
         )
         self.index = ex.oracle.price()
         self.feed_updated = self.chain.blocks.head.timestamp
+        self.pool = getattr(ex, "pool", None)
+        if self.feeds is None:
+            self.feeds = collateral_feeds(ex)
+        if self.pool is not None:
+            self.model.settlement_token = ex.token.address.lower()
+            self.model.pool = pool = M.CollateralPool()
+            for token in self.pool.collateralTokens():
+                oracle, params, scale, total = self.pool.collateralOf(token)
+                assert total == 0, "the mirror starts from an empty pool"
+                pool.tokens.append(token.lower())
+                pool.collateral[token.lower()] = M.Collateral(oracle.lower(), *params, scale)
         self.check()
+
+    def prices(self, now: int | None = None) -> dict:
+        """oracle -> the WAD price it answers at block time `now` (the head's by default), for
+        every collateral oracle; a failing one is left out."""
+        now = self.chain.blocks.head.timestamp if now is None else now
+        out = {}
+        for f in self.feeds.values():
+            price = f.model.price_at(now)
+            if price is not None:
+                out[f.oracle_key] = price
+        return out
 
     # ------------------------------------------------------------ actions
 
@@ -122,7 +195,7 @@ class Mirror:
             "withdraw",
             (self.ex.market_id, amount),
             who,
-            lambda now, block: self.model.withdraw(who.address, amount, self.index, now),
+            lambda now, block: self.model.withdraw(who.address, amount, self.index, now, self.prices(now)),
         )
 
     def trade(self, maker, taker, size: int, price: int, maker_reduce_only=False, taker_reduce_only=False):
@@ -145,7 +218,7 @@ class Mirror:
             "settle",
             ([fill],),
             self.ex.matcher,
-            lambda now, block: self.model.execute_trades(trades, self.index, now),
+            lambda now, block: self.model.execute_trades(trades, self.index, now, self.prices(now)),
         )
 
     def liquidate(self, liquidator, who, amount: int):
@@ -154,8 +227,117 @@ class Mirror:
             "liquidate",
             (who, amount),
             liquidator,
-            lambda now, block: self.model.liquidate(liquidator.address, who.address, amount, self.index, now),
+            lambda now, block: self.model.liquidate(liquidator.address, who.address, amount, self.index, now,
+                                                    self.prices(now)),
         )
+
+    # ------------------------------------------------------------ collateral actions
+
+    def collateral_units(self, symbol: str, usd) -> int:
+        """USD (int or str) -> units of collateral `symbol` at its feed's last good answer."""
+        f = self.feeds[symbol]
+        whole = Decimal(str(usd)) * 10**f.model.decimals / f.good_answer
+        return int(whole * 10 ** f.token.decimals())
+
+    def fund_collateral(self, who, symbol: str, amount: int):
+        """Deposit `amount` units of `symbol` through the router (minted and approved if needed,
+        unless `prefunded`)."""
+        f = self.feeds[symbol]
+        if not self.prefunded:
+            if f.token.balanceOf(who) < amount:
+                f.token.mint(who, amount, sender=who)
+            if f.token.allowance(who, self.ex.router) < amount:
+                f.token.approve(self.ex.router, 2**256 - 1, sender=who)
+        self.arrays_due = True
+        return self._act(
+            self.ex.router,
+            "depositCollateral",
+            (self.ex.market_id, f.token, amount),
+            who,
+            lambda now, block: self.model.deposit_collateral(who.address, f.key, amount),
+        )
+
+    def withdraw_collateral(self, who, symbol: str, amount: int):
+        f = self.feeds[symbol]
+        self.arrays_due = True
+        return self._act(
+            self.ex.router,
+            "withdrawCollateral",
+            (self.ex.market_id, f.token, amount),
+            who,
+            lambda now, block: self.model.withdraw_collateral(who.address, f.key, amount, self.index, now,
+                                                              self.prices(now)),
+        )
+
+    def liquidate_collateral(self, liquidator, who, max_repay: int):
+        self.arrays_due = True
+        return self._act(
+            self.ex.market,
+            "liquidateCollateral",
+            (who, max_repay),
+            liquidator,
+            lambda now, block: self.model.liquidate_collateral(liquidator.address, who.address, max_repay, self.index,
+                                                               now, self.prices(now)),
+        )
+
+    def set_collateral(self, symbol: str, params: tuple):
+        """`router.setCollateral` of `symbol` with its own oracle and new `params` (owner)."""
+        f = self.feeds[symbol]
+        self.arrays_due = True
+        return self._act(
+            self.ex.router,
+            "setCollateral",
+            (self.ex.market_id, f.token, f.oracle, params),
+            self.ex.owner,
+            lambda now, block: self.model.set_collateral(f.key, f.oracle_key, M.CollateralParams.from_tuple(params),
+                                                         f.token.decimals(), self.prices(now)),
+        )
+
+    def collateral_balance(self, who, symbol: str) -> int:
+        return self.model.pool.balance_of(who.address, self.feeds[symbol].key) if self.model.pool else 0
+
+    def set_collateral_price(self, symbol: str, usd):
+        """Move `symbol`'s feed to `usd` exactly (a feed left reverting keeps reverting)."""
+        f = self.feeds[symbol]
+        self._post_answer(f, int(Decimal(str(usd)) * 10**f.model.decimals))
+        if not f.model.reverting:
+            f.outage = None
+        self.check()
+
+    def break_collateral_oracle(self, symbol: str, how: str):
+        """`zero`: the feed answers 0; `stale`: its last round is older than the heartbeat;
+        `reverting`: every read reverts. The oracle's `tryPrice` fails: that collateral counts 0."""
+        f = self.feeds[symbol]
+        owner = self.ex.owner
+        if how == "zero":
+            self._post_answer(f, 0)
+        elif how == "stale":
+            updated = self.chain.blocks.head.timestamp - f.model.heartbeat - 1  # stale even in the same second
+            f.feed.updateRoundData(f.feed.latestRound() + 1, f.good_answer, updated, updated, sender=owner)
+            f.model.answer, f.model.updated_at = f.good_answer, updated
+        else:
+            f.feed.setReverting(True, sender=owner)
+            f.model.reverting = True
+        f.outage = how
+        self.arrays_due = True
+        self.check()
+
+    def mend_collateral_oracle(self, symbol: str):
+        """The feed answers its last good price again, fresh, and stops reverting."""
+        f = self.feeds[symbol]
+        if f.model.reverting:
+            f.feed.setReverting(False, sender=self.ex.owner)
+            f.model.reverting = False
+        self._post_answer(f, f.good_answer)
+        f.outage = None
+        self.check()
+
+    def _post_answer(self, f: CollateralFeed, answer: int):
+        self.arrays_due = True
+        receipt = f.feed.updateAnswer(answer, sender=self.ex.owner)
+        f.model.answer, f.model.updated_at = answer, receipt.timestamp
+        if answer > 0:
+            f.good_answer = answer
 
     def settle_funding(self, who, by):
         return self._act(
@@ -213,9 +395,11 @@ class Mirror:
         )
 
     def break_oracle(self, how: str):
-        """`zero`: the feed answers 0; `stale`: time passes the oracle's heartbeat. Until
-        `mend_oracle`, views that need the price revert, so the comparison waits."""
+        """`zero`: the feed answers 0; `stale`: time passes the oracle's heartbeat (the collateral
+        feeds' too, as far as they are as old). Until `mend_oracle`, views that need the price
+        revert, so the comparison waits (but for the pool's)."""
         self.outage = how
+        self.arrays_due = True
         if how == "zero":
             self.ex.feed.updateAnswer(0, sender=self.ex.owner)
         else:
@@ -242,8 +426,13 @@ class Mirror:
         self.check()
 
     def keep_feed_fresh(self):
-        """Re-post the price when the feed is older than 12 h (the oracle's heartbeat is a day)."""
-        if self.chain.blocks.head.timestamp - self.feed_updated > 12 * 3600:
+        """Re-post the price when the feed is older than 12 h (the oracle's heartbeat is a day);
+        the same for the collateral feeds that are not broken on purpose."""
+        head = self.chain.blocks.head.timestamp
+        for f in self.feeds.values():
+            if f.outage is None and head - f.model.updated_at > 12 * 3600:
+                self._post_answer(f, f.good_answer)
+        if head - self.feed_updated > 12 * 3600:
             self.set_price(Decimal(self.index) / WAD)
 
     def _act(self, contract, method, args, sender, apply):
@@ -275,13 +464,27 @@ class Mirror:
         if self.check_each_action:
             self.compare()
 
-    def compare(self):
-        if not self.outage:
-            assert self.chain_view() == self.model_view()
+    def compare(self, full: bool = False):
+        """Everything while the market's oracle works; the pool alone (it needs no market price)
+        while it does not.
 
-    def chain_view(self) -> dict:
+        The pool's state (registry, totals, balances, values) changes only through a collateral
+        action or feed, which set `arrays_due` (so must a jump in time that lets a feed go stale):
+        all of it is compared then (and with `full`, or when each action is compared). Every
+        account's value with its collateral (`accountValue`, `healthOf`) is compared every time,
+        so a step without collateral costs no extra call."""
+        arrays = full or self.check_each_action or self.arrays_due
+        if not self.outage:
+            assert self.chain_view(arrays=arrays) == self.model_view(arrays=arrays)
+        elif self.pool is not None:
+            assert self.chain_view(pool_only=True, arrays=arrays) == self.model_view(pool_only=True, arrays=arrays)
+        self.arrays_due = False
+
+    def chain_view(self, pool_only: bool = False, arrays: bool = True) -> dict:
         m, f, i = self.ex.market, self.ex.funding, self.ex.market_id
         people = [acct.address for acct in self.watch.values()]
+        if pool_only:
+            return self._read_pool(self._pool_calls(arrays))
         calls = {
             "vault": (m, "vault"),
             "capitalTotal": (m, "capitalTotal"),
@@ -304,13 +507,56 @@ class Mirror:
             calls[f"{label}.accountValue"] = (m, "accountValue", acct.address)
             calls[f"{label}.marginRequirements"] = (m, "marginRequirements", acct.address)
             calls[f"{label}.isLiquidatable"] = (m, "isLiquidatable", acct.address)
+        pool_calls = self._pool_calls(arrays)
+        calls.update(pool_calls)
         view = dict(zip(calls, read_batch(self.chain, list(calls.values()))))
+        for key in pool_calls:
+            view[key] = _lower(view[key])
         view["balance x scale"] = view.pop("balance") * self.model.collateral_scale
         return view
 
-    def model_view(self) -> dict:
+    def _read_pool(self, calls: dict) -> dict:
+        return dict(zip(calls, _lower(read_batch(self.chain, list(calls.values())))))
+
+    def _pool_calls(self, full: bool) -> dict:
+        """With `full`, the pool's registry, its token balances and every watched account's
+        collateral (`balancesOf`: each token's balance, value and whether it was priced; `valueOf`;
+        the held tokens)."""
+        if self.pool is None or not full:
+            return {}
+        p = self.pool
+        calls = {f"{label}.valueOf": (p, "valueOf", acct.address) for label, acct in self.watch.items()}
+        calls["market.collateralPool"] = (self.ex.market, "collateralPool")
+        calls["pool.collateralTokens"] = (p, "collateralTokens")
+        for symbol, f in self.feeds.items():
+            calls[f"{symbol}.collateralOf"] = (p, "collateralOf", f.token.address)
+            calls[f"{symbol}.balanceOf(pool)"] = (f.token, "balanceOf", p.address)
+        for label, acct in self.watch.items():
+            calls[f"{label}.balancesOf"] = (p, "balancesOf", acct.address)
+            calls[f"{label}.heldMask"] = (p, "heldMask", acct.address)
+        return calls
+
+    def _pool_view(self, now: int, full: bool) -> dict:
+        pool, prices = self.model.pool, self.prices(now)
+        if pool is None or not full:
+            return {}
+        view = {f"{label}.valueOf": pool.value_of(acct.address, prices) for label, acct in self.watch.items()}
+        view["market.collateralPool"] = self.pool.address.lower()
+        view["pool.collateralTokens"] = tuple(pool.tokens)
+        for symbol, f in self.feeds.items():
+            view[f"{symbol}.collateralOf"] = pool.collateral_of(f.key)
+            view[f"{symbol}.balanceOf(pool)"] = pool.collateral[f.key].total  # no phantom tokens either
+        for label, acct in self.watch.items():
+            view[f"{label}.balancesOf"] = pool.balances_of(acct.address, prices)
+            view[f"{label}.heldMask"] = pool.held_mask(acct.address)
+        return view
+
+    def model_view(self, pool_only: bool = False, arrays: bool = True) -> dict:
         s, fs, idx = self.model, self.model.funding, self.index
         now = self.chain.blocks.head.timestamp
+        if pool_only:
+            return self._pool_view(now, arrays)
+        prices = self.prices(now)
         people = [acct.address for acct in self.watch.values()]
         view = {
             "vault": s.vault,
@@ -326,13 +572,14 @@ class Mirror:
             "markPrice": fs.mark_price(idx),
             "premiumIndex": fs.premium_index(idx),
             "premiumState": (fs.count, fs.premium_sum, fs.last_bid, fs.last_ask, fs.last_accrual),
-            "healthOf": tuple(tuple(column) for column in s.health_of(people, idx, now)),
+            "healthOf": tuple(tuple(column) for column in s.health_of(people, idx, now, prices)),
         }
         for label, acct in self.watch.items():
             view[f"{label}.account"] = s.account(acct.address).as_tuple()
-            view[f"{label}.accountValue"] = s.account_value(acct.address, idx, now)
+            view[f"{label}.accountValue"] = s.account_value(acct.address, idx, now, prices=prices)
             view[f"{label}.marginRequirements"] = s.margin_requirements(acct.address, idx)
-            view[f"{label}.isLiquidatable"] = s.is_liquidatable(acct.address, idx, now)
+            view[f"{label}.isLiquidatable"] = s.is_liquidatable(acct.address, idx, now, prices)
+        view.update(self._pool_view(now, arrays))
         view["balance x scale"] = s.vault  # invariant 1: no phantom tokens
         return view
 

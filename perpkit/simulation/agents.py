@@ -92,3 +92,23 @@ def make_takers(count: int, seed: int, market_max_leverage: float, over_levered_
 def _wad(x: float) -> int:
     """USD float -> WAD, on a cent grid so prices stay readable."""
     return int(round(x * 100)) * 10**16
+
+
+@dataclass
+class CollateralLong:
+    """Margined with another collateral token only (WETH, no settlement token): at its first hour it
+    buys `leverage` times its margin value (the collateral at its weight) and holds through
+    whatever comes, never adding margin. Once its position is gone (liquidated) it stays flat."""
+
+    leverage: float
+    slippage: float = 0.01
+    opened: bool = False
+
+    def decide(self, index: float, position: int, equity: float) -> list[Intent]:
+        if position != 0:
+            self.opened = True
+            return []
+        if self.opened or equity <= 0:
+            return []
+        size = int(equity * self.leverage / index * WAD) // 10**12 * 10**12
+        return [Intent(size, _wad(index * (1 + self.slippage)), "ioc")] if size else []

@@ -1,6 +1,11 @@
 """Runs the simulation on a connected local chain (ape): deploy, fund agents, then hour by hour
 move the feeds, let agents trade through the matching engine, publish quotes, crank and
-liquidate; finally everyone flat withdraws and the report checks the invariants."""
+liquidate; finally everyone flat withdraws and the report checks the invariants.
+
+One agent is margined with WETH only (no settlement token) and long BTC-USD: the WETH feed
+follows the ETH path, so the crash takes its position and its collateral down together. Its
+position is liquidated like any other; the USDC debt left is repaid by selling its WETH to a
+liquidator (`liquidateCollateral`), by the keeper, or else by the simulation's liquidator."""
 
 from __future__ import annotations
 
@@ -16,10 +21,10 @@ from perpkit.engine.book import TimeInForce
 from perpkit.engine.chain import ApeChain
 from perpkit.engine.engine import Engine, EngineConfig
 from perpkit.errors import ErrorDecoder
-from perpkit.invariants import Check, check_market
+from perpkit.invariants import Check, check_collateral, check_market
 from perpkit.keeper import Keeper, handles_from_record
 from perpkit.orders import Order, sign_order
-from perpkit.simulation.agents import Intent, MarketMaker, make_takers
+from perpkit.simulation.agents import CollateralLong, Intent, MarketMaker, make_takers
 from perpkit.simulation.prices import Candle
 from perpkit.simulation.report import HourRecord
 
@@ -37,16 +42,20 @@ class SimConfig:
     taker_deposit_usd: int = 20_000
     maker_deposit_usd: int = 2_000_000
     makers: int = 2
+    # one more agent, margined with WETH only, long BTC-USD through the crash (0 WETH: none)
+    eth_margined_weth: float = 10.0
+    eth_margined_leverage: float = 6.0  # times its margin value (the WETH at its weight)
 
 
 @dataclass
 class Agent:
     account: object
     key: bytes
-    role: str  # "maker" / "taker"
+    role: str  # "maker" / "taker" / "eth-margined"
     brain: object
     nonce: int = 0
     resting: dict = field(default_factory=dict)  # market -> [order hash]
+    markets: tuple = MARKETS  # where it trades
 
 
 @dataclass
@@ -55,6 +64,7 @@ class SimResult:
     checks: list[Check]
     summary: list[str]
     liquidation_times: dict[str, list[int]]
+    eth_margined: dict | None = None  # what happened to the WETH-margined account (see `_eth_margined_story`)
 
     @property
     def ok(self) -> bool:
@@ -73,6 +83,9 @@ class Simulation:
         self.gas: dict[str, list[int]] = defaultdict(list)
         self.hour_fills: dict[str, int] = defaultdict(int)
         self.hour_volume: dict[str, float] = defaultdict(float)
+        self.hour_ends: list[tuple[int, Candle]] = []  # last block of each hour
+        self.collateral_withdrawals: list[tuple[str, str, str, int]] = []  # market, account, token, units
+        self.runner_repayments = 0  # liquidateCollateral calls the keeper left to the simulation
 
     # ------------------------------------------------------------------ set-up
 
@@ -80,7 +93,9 @@ class Simulation:
         self.deployer = self.test_accounts[0]
         self.keeper_account = self.test_accounts[1]
         record = DeploymentRecord.open(self.cfg.out_dir / "deployment", self.chain.chain_id, fresh=True)
-        Deployer(self.project, self.chain, self.deployer, load(self.cfg.config_path), record, "local").run()
+        # agents are funded from the deployer's own mints: the test accounts need no tokens
+        Deployer(self.project, self.chain, self.deployer, load(self.cfg.config_path), record, "local",
+                 log=self.log, fund_test_accounts=False).run()
         self.record = record.data
         p = self.project
         self.router = p.PerpRouter.at(self.record["router"])
@@ -89,6 +104,14 @@ class Simulation:
         self.ids = {n: self.record["markets"][n]["id"] for n in MARKETS}
         self.feeds = {n: p.MockV3Aggregator.at(self.record["markets"][n]["feed"]) for n in MARKETS}
         self.tokens = {n: p.MockERC20.at(self.record["tokens"][self.record["markets"][n]["collateral"]]) for n in MARKETS}
+        self.pools = {n: p.CollateralPool.at(self.record["markets"][n]["collateralPool"]) for n in MARKETS
+                      if self.record["markets"][n].get("collateralPool")}
+        if self.cfg.eth_margined_weth > 0:
+            weth = self.record["markets"]["BTC-USD"].get("collaterals", {}).get("WETH")
+            if weth is None:
+                raise ValueError(f"{self.cfg.config_path}: BTC-USD does not accept WETH, which the WETH-margined agent needs")
+            self.weth = p.MockERC20.at(self.record["tokens"]["WETH"])
+            self.weth_feed = p.MockV3Aggregator.at(weth["feed"])
         self.start_block = self.chain.blocks.head.number
         self.time0 = self.chain.blocks.head.timestamp + 60
         self.decoder = ErrorDecoder([e.model_dump() for e in ct.abi] for ct in p.contracts.values())
@@ -111,6 +134,14 @@ class Simulation:
             maker = i < self.cfg.makers
             brain = MarketMaker() if maker else takers[i - self.cfg.makers]
             self.agents.append(Agent(account, account.private_key, "maker" if maker else "taker", brain))
+        self.eth_agent = None
+        if self.cfg.eth_margined_weth > 0:
+            account = self.test_accounts.generate_test_account()
+            self.chain.provider.set_balance(account.address, 10**20)
+            self.eth_agent = Agent(account, account.private_key, "eth-margined",
+                                   CollateralLong(self.cfg.eth_margined_leverage), markets=("BTC-USD",))
+            # it trades right after the market makers: its opening order meets the full book
+            self.agents.insert(self.cfg.makers, self.eth_agent)
 
     def _fund_agents(self) -> None:
         for name in MARKETS:
@@ -120,11 +151,20 @@ class Simulation:
             token.mint(self.deployer, total * unit, sender=self.deployer)
             token.approve(self.router, total * unit, sender=self.deployer)
             for agent in self.agents:
+                if agent.role == "eth-margined":
+                    continue  # no settlement token: its margin is WETH
                 usd = self.cfg.maker_deposit_usd if agent.role == "maker" else self.cfg.taker_deposit_usd
                 self.gas["deposit"].append(
                     self.router.depositFor(market_id, agent.account, usd * unit, sender=self.deployer).gas_used
                 )
             self.router.depositFor(market_id, self.keeper_account, self.cfg.maker_deposit_usd * unit, sender=self.deployer)
+        if self.eth_agent is not None:
+            amount = int(round(self.cfg.eth_margined_weth * 10**6)) * 10**12  # WETH has 18 decimals
+            self.weth.mint(self.deployer, amount, sender=self.deployer)
+            self.weth.approve(self.router, amount, sender=self.deployer)
+            self.gas["deposit collateral"].append(self.router.depositCollateralFor(
+                self.ids["BTC-USD"], self.eth_agent.account, self.weth, amount, sender=self.deployer).gas_used)
+            self.eth_deposit = amount
 
     # ------------------------------------------------------------------ the hours
 
@@ -145,6 +185,8 @@ class Simulation:
         prices = {"BTC-USD": candle.btc, "ETH-USD": candle.eth}
         for name in MARKETS:
             self.feeds[name].updateAnswer(int(round(prices[name] * 10**8)), sender=self.deployer)
+        if self.eth_agent is not None:  # WETH's feed follows ETH (the only collateral token agents hold)
+            self.weth_feed.updateAnswer(int(round(candle.eth * 10**8)), sender=self.deployer)
         self.hour_fills.clear()
         self.hour_volume.clear()
         for name in MARKETS:
@@ -155,15 +197,39 @@ class Simulation:
         self.keeper.tick()
         if self.keeper.stats.liquidations > liquidations_before:
             self._note_liquidations(candle)
+        self._repay_backed_debts()
         self._flush()  # orders the keeper's liquidations made unfillable are bisected out
         for name in MARKETS:
             self._record(name, candle, prices[name])
+        self.hour_ends.append((self.chain.blocks.head.number, candle))
+
+    def _repay_backed_debts(self) -> None:
+        """Debt that an account's collateral backs and that the keeper's tick left (a keeper that
+        does not call `liquidateCollateral`, or one that lost a race): the simulation's liquidator
+        (the keeper account) buys the collateral to repay it, as the contract lets anyone. Only a
+        flat account: a position below maintenance is the keeper's to liquidate first."""
+        agent = self.eth_agent
+        if agent is None:
+            return
+        market, address = self.markets["BTC-USD"], agent.account.address
+        state = market.accountOf(address)  # one call an hour while nothing is owed
+        if state.size != 0 or state.pnl >= 0 or not self.pools["BTC-USD"].holdsCollateral(address):
+            return
+        try:
+            # up to all its capital: the market caps the repayment at the debt
+            market.liquidateCollateral(address, market.capitalOf(self.keeper_account), sender=self.keeper_account)
+            self.runner_repayments += 1
+        except Exception as err:  # noqa: BLE001 - e.g. its collateral's oracle is down: tried again next hour
+            self.log(f"liquidate collateral {address}: {self.decoder.describe(err)}")
 
     def _trade(self, name: str, index: float, now: int) -> None:
         market, market_id = self.markets[name], self.ids[name]
-        # One batched view for every agent: size and account value (haircut and funding included).
+        # One batched view for every agent: size and account value (haircut, funding and other
+        # collateral at its weight included).
         sizes, values, _ = market.healthOf([a.account.address for a in self.agents])
         for agent, size, value in zip(self.agents, sizes, values):
+            if name not in agent.markets:
+                continue
             equity = value / WAD
             if agent.role == "maker":
                 for order_hash in agent.resting.get(name, []):
@@ -219,8 +285,33 @@ class Simulation:
 
     def finish(self) -> SimResult:
         for name in MARKETS:
+            self._withdraw_collateral(name)
             self._withdraw_flat(name)
-        return SimResult(self.records, self._checks(), self._summary(), dict(self.liquidation_times))
+        story = self._eth_margined_story()
+        summary = self._summary() + (self._eth_margined_lines(story) if story else [])
+        return SimResult(self.records, self._checks(), summary, dict(self.liquidation_times), story)
+
+    def _withdraw_collateral(self, name: str) -> None:
+        """Flat agents and the keeper take back every collateral token they hold (the keeper: what
+        it bought from liquidated accounts) before the settlement-token withdrawals."""
+        pool = self.pools.get(name)
+        if pool is None:
+            return
+        market, market_id = self.markets[name], self.ids[name]
+        for account in [a.account for a in self.agents] + [self.keeper_account]:
+            if not pool.holdsCollateral(account.address):
+                continue
+            if market.positionOf(account.address)[0] != 0 and account != self.keeper_account:
+                continue
+            for token, balance in zip(*pool.balancesOf(account.address)[:2]):
+                if balance == 0:
+                    continue
+                try:
+                    self.router.withdrawCollateral(market_id, token, balance, sender=account)
+                except Exception as err:  # noqa: BLE001 - e.g. still in debt: reported, not withdrawn
+                    self.log(f"withdraw collateral {account.address}: {self.decoder.describe(err)}")
+                    continue
+                self.collateral_withdrawals.append((name, account.address, token, balance))
 
     def _pending_funding(self, name: str, addresses: list[str]) -> tuple[int, int]:
         """Funding not yet settled by open accounts, all at one block's index (views only):
@@ -270,6 +361,18 @@ class Simulation:
                 0 <= total <= bound,
                 f"{len(payments)} settled + {open_accounts} pending payments sum to {total} wei, within [0, {bound}]",
             ))
+        for name, pool in self.pools.items():
+            symbols = {}
+            tokens = []
+            for address in pool.collateralTokens():
+                token = self.project.MockERC20.at(address)
+                symbols[address] = token.symbol()
+                tokens.append(token)
+            for c in check_collateral(self.markets[name], pool, tokens, everyone):
+                label = c.name
+                for address, symbol in symbols.items():
+                    label = label.replace(address, symbol)
+                checks.append(Check(f"{name} collateral {label}", c.ok, c.detail))
         over = [w for w in self.withdrawals if w[2] > w[3]]
         checks.append(Check(
             "no account withdrew more than its equity",
@@ -277,6 +380,81 @@ class Simulation:
             f"{len(self.withdrawals)} withdrawals, {len(over)} above equity",
         ))
         return checks
+
+    def _hour_of(self, block: int) -> str:
+        """The candle label of the hour in which `block` was mined."""
+        for end, candle in self.hour_ends:
+            if block <= end:
+                return candle.label
+        return "end"
+
+    def _eth_margined_story(self) -> dict | None:
+        """What happened to the WETH-margined account, from the chain's events: its deposit, its
+        position, the liquidation of the position, then of its collateral, bad debt, what it kept."""
+        agent = self.eth_agent
+        if agent is None:
+            return None
+        address, market, pool = agent.account.address, self.markets["BTC-USD"], self.pools["BTC-USD"]
+        head = self.chain.blocks.head.number
+        mine = lambda logs: [log for log in logs if log.account == address]  # noqa: E731
+        fills = mine(market.PositionChanged.range(self.start_block, head + 1))
+        liquidations = mine(market.Liquidation.range(self.start_block, head + 1))
+        repaid = mine(market.DebtRepaid.range(self.start_block, head + 1))
+        seized = mine(pool.CollateralSeized.range(self.start_block, head + 1))
+        bad = mine(market.BadDebt.range(self.start_block, head + 1))
+        peak = max((f for f in fills if f.size != 0), key=lambda f: abs(f.size), default=None)  # its whole position
+        price0 = self.cfg.candles[0].eth
+        weight = pool.collateralOf(self.weth.address)[1][0]
+        withdrawn = sum(units for name, who, token, units in self.collateral_withdrawals
+                        if who == address and token == self.weth.address)
+        # the debt when the position was gone: what was repaid, plus what is still owed or was written off
+        debt = (repaid[0].repaid - repaid[0].pnl) if repaid else (-market.pnlOf(address) + sum(b.debt for b in bad))
+        return {
+            "account": address,
+            "weth_deposited": self.eth_deposit,
+            "weth_price_start": price0,
+            "weight": weight,
+            "margin_start": self.eth_deposit / WAD * price0 * weight / WAD,  # USD, at the first hour's price
+            "size": peak.size if peak else 0,
+            "entry": peak.openNotional * WAD // peak.size if peak else 0,  # average, WAD USD per BTC
+            "fills": sum(1 for f in fills if f.size != 0 and (peak is None or f.block_number <= peak.block_number)),
+            "liquidations": [dict(hour=self._hour_of(log.block_number), amount=log.amount, mark=log.markPrice,
+                                  fee=log.fee, liquidator=log.liquidator) for log in liquidations],
+            "debt": debt if (repaid or bad or market.pnlOf(address) < 0) else 0,
+            "seizures": [dict(hour=self._hour_of(log.block_number), amount=log.amount, repaid=log.repaid,
+                              price=log.price, liquidator=log.liquidator) for log in seized],
+            "repaid": sum(log.repaid for log in repaid),
+            "repayments_by_keeper": len(repaid) - self.runner_repayments,  # the keeper's tick; the rest the runner's
+            "bad_debt": sum(b.debt for b in bad),
+            "pnl_end": market.pnlOf(address),
+            "weth_left": pool.balanceOf(address, self.weth.address) + withdrawn,
+            "weth_withdrawn": withdrawn,
+            "weth_price_end": self.cfg.candles[-1].eth,
+        }
+
+    def _eth_margined_lines(self, st: dict) -> list[str]:
+        w = lambda units: f"{units / WAD:,.4f}"  # noqa: E731 - WETH, 18 decimals
+        lines = [
+            f"ETH-margined trader: {w(st['weth_deposited'])} WETH and no USDC, margin "
+            f"{st['margin_start']:,.2f} USD (WETH {st['weth_price_start']:,.2f} at weight {st['weight'] / WAD:.2f}); "
+            + (f"long {st['size'] / WAD:,.4f} BTC at {st['entry'] / WAD:,.2f} on average "
+               f"({self.cfg.eth_margined_leverage:g}x, {st['fills']} fills)" if st["size"] else "never filled"),
+        ]
+        for liq in st["liquidations"]:
+            lines.append(f"ETH-margined trader: {liq['hour']} position of {liq['amount'] / WAD:,.4f} BTC liquidated at "
+                         f"mark {liq['mark'] / WAD:,.2f} (fee {liq['fee'] / WAD:,.2f}): debt {st['debt'] / WAD:,.2f} USDC "
+                         f"backed by its WETH")
+        buyer = "the keeper" if st["repayments_by_keeper"] else "the simulation's liquidator"
+        for sz in st["seizures"]:
+            lines.append(f"ETH-margined trader: {sz['hour']} {w(sz['amount'])} WETH sold to {buyer} at "
+                         f"{sz['price'] / WAD:,.2f} less the discount, repaying {sz['repaid'] / WAD:,.2f} USD of debt")
+        lines.append(
+            f"ETH-margined trader: debt repaid {st['repaid'] / WAD:,.2f} USD, bad debt {st['bad_debt'] / WAD:,.2f} USD, "
+            f"debt left {max(-st['pnl_end'], 0) / WAD:,.2f} USD; kept {w(st['weth_left'])} of {w(st['weth_deposited'])} "
+            f"WETH ({w(st['weth_withdrawn'])} withdrawn, worth {st['weth_withdrawn'] / WAD * st['weth_price_end']:,.2f} USD "
+            f"at the end)"
+        )
+        return lines
 
     def _summary(self) -> list[str]:
         lines = []

@@ -2,7 +2,9 @@
 
 A trade's life: markets, deposits, two signed orders (checked against the router's hashOrder and
 ecrecover, then settled by the matcher), funding accrued over 8 hours, positions, funding, a
-withdrawal; and every failure as one line on stderr with a non-zero exit.
+withdrawal; a WETH-margined long through a crash (the collateral list, a WETH deposit, the margin
+view with its debt, the liquidation of the position, then of the collateral, a failed WETH oracle,
+the WETH withdrawal); and every failure as one line on stderr with a non-zero exit.
 """
 
 import json
@@ -13,11 +15,12 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from eth_account import Account
 
-from perpkit.orders import Order, fill_tuple
+from perpkit.orders import Order, fill_tuple, sign_order
 from tests.e2e._anvil import APE, PERPKIT, Chain, anvil, dev_address, dev_key, free_port, rpc, run
 
 W = 10**18
 ALICE, BOB, CAROL, ERIN, DAVE = (dev_address(i) for i in (1, 2, 3, 4, 5))  # TEST::1 to TEST::5
+FRANK, GRACE, HEIDI = (dev_address(i) for i in (6, 7, 8))  # TEST::6 to TEST::8
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +61,131 @@ def _order(data: dict) -> Order:
     o = data["order"]
     return Order(o["trader"], o["marketId"], int(o["size"]), int(o["limitPrice"]), int(o["nonce"]), int(o["expiry"]),
                  o["reduceOnly"])
+
+
+def test_cli__a_weth_margined_long_through_a_crash__shows_its_margin_debt_and_liquidation(node):
+    """First in the module: BTC-USD is never cranked before it, so no funding accrues and every
+    figure is exact. Frank's margin is 4 WETH and no USDC; long 1 BTC at 60,000. BTC falls to 56,000 and WETH to
+    1,500: the position is liquidated, the loss is a USDC debt backed by the WETH, and a liquidator
+    buys the WETH at 5 % under the oracle to repay it."""
+    url, chain, record, _ = node
+    router = chain.contract("PerpRouter", record["router"])
+    btc = record["markets"]["BTC-USD"]
+    market = chain.contract("PerpMarket", btc["address"])
+    pool = chain.contract("CollateralPool", btc["collateralPool"])
+    weth = record["tokens"]["WETH"]
+    btc_feed = chain.contract("MockV3Aggregator", btc["feed"])
+    weth_feed = chain.contract("MockV3Aggregator", btc["collaterals"]["WETH"]["feed"])
+    for feed, usd in ((btc_feed, 60_000), (weth_feed, 3_000)):  # fresh answers, whatever ran before
+        chain.transact(feed.functions.updateAnswer(usd * 10**8))
+    usdc = chain.contract("MockERC20", record["tokens"]["USDC"])
+    for index in (7, 8):  # Grace makes the market, Heidi liquidates: 100,000 USDC each
+        chain.transact(usdc.functions.approve(record["router"], 100_000 * 10**6), key=dev_key(index))
+        chain.transact(router.functions.deposit(0, 100_000 * 10**6), key=dev_key(index))
+
+    deposited = ok(node, "--account", "TEST::6", "deposit", "BTC-USD", "4", "WETH")
+    assert deposited == (f"deposited 4 WETH into BTC-USD for {FRANK}; WETH held 4 WETH (counts for 9,600.00 USD), "
+                         "account value now 9,600.00 USD\n")
+    assert pool.functions.balanceOf(FRANK, weth).call() == 4 * W
+    assert chain.contract("MockERC20", weth).functions.balanceOf(FRANK).call() == (1_000 - 4) * W
+
+    # 1 BTC at 60,000 at 7x needs 8,571.43 + the fee: the CLI counts the WETH (9,600) as margin.
+    listed, bid, ask = ok_together(
+        node, ["collaterals"], ["--account", "TEST::6", "order", "BTC-USD", "1", "--price", "60000", "--leverage", "7"],
+        ["--account", "TEST::7", "order", "BTC-USD", "-1", "--price", "60000", "--leverage", "5"])
+    bid, ask = json.loads(bid), json.loads(ask)
+    assert rows(listed) == {
+        "BTC-USD USDC": ["settlement", "1.00", "1.00", "-", "-", "-"],
+        "BTC-USD WETH": ["collateral", "3,000.00", "0.80", "5.00 %", "4 / 10,000 WETH", "active"],
+        "BTC-USD FRAX": ["collateral", "1.00", "0.98", "2.00 %", "0 / 50,000,000 FRAX", "active"],
+        "ETH-USD FRAX": ["settlement", "1.00", "1.00", "-", "-", "-"],
+        "ETH-USD WBTC": ["collateral", "60,000.00", "0.85", "5.00 %", "0 / 500 WBTC", "active"],
+    }
+    fill = fill_tuple(_order(bid), bytes.fromhex(bid["signature"][2:]), _order(ask),
+                      bytes.fromhex(ask["signature"][2:]), W)
+    chain.transact(router.functions.settle([fill]))
+    # No USDC to pay the 12 USD maker fee (0.02 % of 60,000): it is a debt the WETH backs.
+    assert (market.functions.positionOf(FRANK).call()[0], market.functions.pnlOf(FRANK).call()) == (W, -12 * W)
+
+    opened = ok(node, "margin", "BTC-USD", "--account", "TEST::6")
+    assert rows(opened) == {
+        "USDC capital": ["0 USDC", "1.00", "1.00", "0.00"],
+        "WETH": ["4 WETH", "3,000.00", "0.80", "9,600.00"],
+        "FRAX": ["0 FRAX", "1.00", "0.98", "0.00"],
+        "debt": ["-12 USDC", "1.00", "1.00", "-12.00"],
+        "PnL": ["", "", "", "+0.00"],
+        "total margin value": ["", "", "", "9,588.00"],
+    }
+    assert opened.splitlines()[-2:] == [
+        "debt 12.00 USDC: a loss beyond capital, backed by the collateral; a USDC deposit repays it, else a "
+        "liquidator buys the collateral at a discount to repay it",
+        "position +1: requires 6,000.00 USD initial, 3,000.00 USD maintenance: healthy",
+    ]
+
+    # The crash: BTC -6.7 %, WETH -50 %. Value 4 x 1,500 x 0.8 - 12 - 4,000 = 788 < maintenance 2,800.
+    chain.transact(btc_feed.functions.updateAnswer(56_000 * 10**8))
+    chain.transact(weth_feed.functions.updateAnswer(1_500 * 10**8))
+    crashed = ok(node, "margin", "BTC-USD", "--account", "TEST::6")
+    assert rows(crashed)["WETH"] == ["4 WETH", "1,500.00", "0.80", "4,800.00"]
+    assert rows(crashed)["PnL"][3] == "-4,000.00"
+    assert rows(crashed)["total margin value"][3] == "788.00"
+    assert crashed.splitlines()[-1] == "position +1: requires 5,600.00 USD initial, 2,800.00 USD maintenance: LIQUIDATABLE"
+
+    # Heidi takes the position over at 56,000. The liquidation fee is charged only as far as capital
+    # and profit cover it: Frank has neither, so none. He is flat and owes 12 + 4,000 = 4,012 USDC:
+    # no bad debt while his WETH backs it.
+    chain.transact(market.functions.liquidate(FRANK, W), key=dev_key(8))
+    assert (market.functions.positionOf(FRANK).call()[0], market.functions.pnlOf(FRANK).call()) == (0, -4_012 * W)
+    owing, refused = ok(node, "margin", "--account", "TEST::6"), perpkit(
+        node, "--account", "TEST::6", "withdraw", "BTC-USD", "1", "WETH")
+    assert rows(owing) == {
+        "USDC capital": ["0 USDC", "1.00", "1.00", "0.00"],
+        "WETH": ["4 WETH", "1,500.00", "0.80", "4,800.00"],
+        "FRAX": ["0 FRAX", "1.00", "0.98", "0.00"],
+        "debt": ["-4,012 USDC", "1.00", "1.00", "-4,012.00"],
+        "PnL": ["", "", "", "+0.00"],
+        "total margin value": ["", "", "", "788.00"],
+    }
+    assert owing.splitlines()[-1].startswith("debt 4,012.00 USDC: a loss beyond capital")
+    # 3 WETH left would count 3,600 < the debt: the withdrawal is refused with the value it would leave
+    assert (refused.returncode, refused.stdout, refused.stderr.splitlines()) == (
+        1, "", [f"Error: InsufficientMargin(account={FRANK}, accountValue={-412 * W}, required=0)"])
+
+    # Heidi repays the whole debt from her capital and receives WETH at 1,500 x 0.95 = 1,425:
+    # 4,012 / 1,425 = 2.815438596491228071 WETH (the last wei rounded up: no dust debt).
+    chain.transact(market.functions.liquidateCollateral(FRANK, 10_000 * W), key=dev_key(8))
+    seized = 2_815438596491228071
+    assert (market.functions.pnlOf(FRANK).call(), pool.functions.balanceOf(HEIDI, weth).call()) == (0, seized)
+    assert market.functions.capitalOf(HEIDI).call() == (100_000 - 4_012) * W  # no fee was charged: no reward
+    left = 4 * W - seized
+    repaid, seller = ok_together(node, ["margin", "BTC-USD", "--account", "TEST::6"],
+                                 ["margin", "BTC-USD", "--account", "TEST::8"])
+    assert rows(repaid)["WETH"] == ["1.184561403508771929 WETH", "1,500.00", "0.80", "1,421.47"]
+    assert "debt" not in rows(repaid) and rows(repaid)["total margin value"][3] == "1,421.47"
+    assert rows(seller)["WETH"] == ["2.815438596491228071 WETH", "1,500.00", "0.80", "3,378.53"]
+
+    # WETH's oracle fails: the WETH counts 0, and says so; a flat account owing nothing still leaves.
+    chain.transact(weth_feed.functions.setReverting(True))
+    dark = ok(node, "margin", "BTC-USD", "--account", "TEST::6")
+    assert rows(dark)["WETH"] == ["1.184561403508771929 WETH", "oracle down", "0.80", "0.00 (no price)"]
+    assert dark.splitlines()[-1] == "no price for WETH: counts 0 until its oracle answers"
+    out = ok(node, "--account", "TEST::6", "withdraw", "BTC-USD", "1.184561403508771929", "WETH")
+    assert out == (f"withdrew 1.184561403508771929 WETH from BTC-USD for {FRANK}; WETH held 0 WETH "
+                   "(oracle down: counts for 0), account value now 0.00 USD\n")
+    assert chain.contract("MockERC20", weth).functions.balanceOf(FRANK).call() == (1_000 - 4) * W + left
+    chain.transact(weth_feed.functions.setReverting(False))
+
+    # Leave the market as the next test finds it: BTC at 60,000, no open interest (Heidi sells
+    # the position she took over to Grace, closing both).
+    chain.transact(btc_feed.functions.updateAnswer(60_000 * 10**8))
+    expiry = int(rpc(url, "eth_getBlockByNumber", ["latest", False])["timestamp"], 16) + 3600
+    sell, buy = Order(HEIDI, 0, -W, 60_000 * W, 1, expiry, True), Order(GRACE, 0, W, 60_000 * W, 1, expiry, True)
+    chain.transact(router.functions.settle([fill_tuple(
+        sell, sign_order(sell, dev_key(8), 31337, record["router"]), buy, sign_order(buy, dev_key(7), 31337, record["router"]),
+        W)]))
+    assert market.functions.openInterest().call() == [0, 0]
+
+
 
 
 def test_cli__a_trade_from_deposit_to_withdrawal__shows_every_step(node):
@@ -142,6 +270,17 @@ REFUSALS = {
     "amount-precision": (["--account", "TEST::3", "deposit", "BTC-USD", "0.0000001"],
                          "Error: amount 0.0000001 has more than 6 decimals"),
     "no-account": (["deposit", "BTC-USD", "1"], "Error: no account: pass --account ALIAS (an ape account alias or TEST::n)"),
+    "collateral-not-accepted": (["--account", "TEST::3", "deposit", "BTC-USD", "1", "WBTC"],
+                                "Error: BTC-USD does not accept WBTC as collateral (settlement token USDC; "
+                                "other collateral: WETH, FRAX)"),
+    "unknown-token": (["--account", "TEST::3", "deposit", "ETH-USD", "1", "DOGE"],
+                      "Error: unknown token 'DOGE' on chain 31337 (tokens: USDC, FRAX, WETH, WBTC)"),
+    "collateral-precision": (["--account", "TEST::3", "deposit", "ETH-USD", "0.000000001", "WBTC"],
+                             "Error: amount 0.000000001 has more than 8 decimals"),
+    "collateral-not-held": (["--account", "TEST::3", "withdraw", "BTC-USD", "1", "weth"],
+                            f"Error: {CAROL} holds 0 WETH as collateral in BTC-USD, less than 1 WETH"),
+    "collateral-more-than-owned": (["--account", "TEST::3", "deposit", "BTC-USD", "1000.5", "WETH"],
+                                   f"Error: {CAROL} holds 1,000 WETH, less than 1,000.5 WETH"),
 }
 
 
@@ -153,6 +292,7 @@ def outcomes(node, tmp_path_factory):
     down = f"http://127.0.0.1:{free_port()}"
     commands = {name: lambda args=args: perpkit(node, *args) for name, (args, _) in REFUSALS.items()}
     commands["nothing-held"] = lambda: perpkit(node, "positions", "--account", "TEST::5")
+    commands["no-margin"] = lambda: perpkit(node, "margin", "--account", "TEST::5")
     commands["no-record"] = lambda: run([PERPKIT, "--rpc", url, "--deployments", empty, "markets"])
     commands["rpc-down"] = lambda: run([PERPKIT, "--rpc", down, "funding"])
     with ThreadPoolExecutor(4) as pool:
@@ -185,6 +325,11 @@ def test_cli__positions_of_an_account_without_any__says_so(outcomes):
     result = outcomes[0]["nothing-held"]
     assert (result.returncode, result.stderr, result.stdout) == (
         0, "", f"{DAVE} has no positions or deposits on chain 31337\n")
+
+
+def test_cli_margin__an_account_without_any__says_so(outcomes):
+    result = outcomes[0]["no-margin"]
+    assert (result.returncode, result.stderr, result.stdout) == (0, "", f"{DAVE} has no margin on chain 31337\n")
 
 
 @pytest.fixture

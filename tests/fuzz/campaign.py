@@ -75,6 +75,7 @@ def main(seed: int, minutes: float, examples: int, steps: int, replay: int | Non
         if rounds or elapsed >= minutes * 60:
             break
     click.echo(f"rule outcomes [accepted, refused]: {machine.stats}")
+    click.echo(f"refusals by custom error: {machine.errors}")
     click.echo(f"no failure: {k} rounds, {machine.steps} steps, {chain.calls - calls0} EVM calls in {elapsed:.0f} s")
 
 

@@ -1,15 +1,22 @@
 """The exchange state machine: one definition, run on Anvil (through ape) and in process (pyrevm).
 
-A hypothesis `RuleBasedStateMachine` over one router with two markets (BTC and ETH, one collateral
-token) and four traders. Rules: deposit, withdraw, trade (inside and outside the price band,
-reduce-only or not, over-levered), fills of cancelled and expired orders, oracle moves (small,
-large), oracle outages (zero answer, stale), quotes, time jumps, cranks, funding settlement,
-liquidations by random callers, parameter changes within bounds, pause and unpause.
+A hypothesis `RuleBasedStateMachine` over one router with two markets (BTC and ETH, one settlement
+token, and in each a CollateralPool of WETH and WBTC) and four traders. Rules: deposit, withdraw,
+trade (inside and outside the price band, reduce-only or not, over-levered, levered on
+collateral), fills of cancelled and expired orders, oracle moves (small, large), oracle outages
+(zero answer, stale), quotes, time jumps, cranks, funding settlement, liquidations by random
+callers, parameter changes within bounds, pause and unpause; and for the collateral: deposits (up
+to and past the cap), withdrawals (part, all, more than held), collateral liquidations
+(`liquidateCollateral`, also right after a crash left debt), collateral price moves (a 30 % drop
+among them), collateral oracle outages (zero, stale, reverting) lasting until a recovery rule,
+and collateral parameter changes (weight 0, a lower weight, a cap below the total, out of bounds).
 
 Every step runs through a `Mirror` per market (tests/mirror.py): the contract must accept exactly
 what the model accepts, refuse with the same custom error and arguments, and match the model to
 the wei afterwards. After every step the invariants of DESIGN section 7 hold in both markets
-(`perpkit.invariants`). Each example starts from the same chain snapshot.
+(`perpkit.invariants`), and those of the collateral pools: per token, the pool's token balance =
+its accounted total = the sum of the balances; a flat account in debt holds collateral (else its
+debt was written off as bad debt). Each example starts from the same chain snapshot.
 
 `machine_for(chain, exchanges, accounts)` binds the machine to a deployed suite; the tests and the
 deep campaign (tests/fuzz/campaign.py) run the class it returns.
@@ -17,6 +24,7 @@ deep campaign (tests/fuzz/campaign.py) run the class it returns.
 
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
 
 from hypothesis import note
@@ -25,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from perpkit.invariants import check_market, failures
 from tests.conftest import WAD, funding_params, market_params
+from tests.fuzz.suites import COLLATERALS
 from tests.mirror import Mirror, attempt, decode_revert
 
 PEOPLE = ("alice", "bob", "carol", "keeper")
@@ -42,16 +51,37 @@ FUNDING_PARAM_SETS = (
     funding_params(rateCap=5 * 10**15, premiumClamp=10**14),
     funding_params(interestRate=0),
 )
+SYMBOLS = tuple(c.symbol for c in COLLATERALS)
+SPECS = {c.symbol: c for c in COLLATERALS}
+# Collateral parameter changes: the suite's own, delisted (weight 0: counts nothing, sold first), a
+# lower weight, the largest weight for its discount, the largest of all (0.99 at a 1 % discount),
+# a cap of one whole token (deposits refused above it; what is held stays), and two out of bounds
+# (weight > 1 - discount; discount > 20 %): ParamOutOfBounds.
+COLLATERAL_PARAM_SETS = {
+    symbol: (
+        spec.params(),
+        spec.params(weight=0),
+        spec.params(weight=WAD // 2),
+        spec.params(weight=WAD - spec.discount),
+        spec.params(weight=99 * WAD // 100, liquidationDiscount=WAD // 100),
+        spec.params(cap=10**spec.decimals),
+        spec.params(weight=WAD - spec.discount + 1),
+        spec.params(liquidationDiscount=WAD // 5 + 1),
+    )
+    for symbol, spec in SPECS.items()
+}
 
 
 def machine_for(chain, exchanges: list, accounts: dict, guardian) -> type:
     """An `ExchangeMachine` subclass bound to `exchanges` (one per market) on `chain`."""
-    return type(
+    machine = type(
         "ExchangeMachine",
         (ExchangeMachine,),
-        dict(chain=chain, exchanges=exchanges, accounts=accounts, guardian=guardian, snapshot=chain.snapshot(), stats={},
-             steps=0),
+        dict(chain=chain, exchanges=exchanges, accounts=accounts, guardian=guardian, stats={}, errors={}, steps=0),
     )
+    machine.prefund()
+    machine.snapshot = chain.snapshot()
+    return machine
 
 
 class ExchangeMachine(RuleBasedStateMachine):
@@ -59,22 +89,44 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     chain = exchanges = accounts = guardian = snapshot = table = None
     stats: dict = {}  # rule -> [accepted, refused], over all examples
+    _last_sale = None  # (market, victim) of the last accepted collateral sale, for the debt cycle's count
+    errors: dict = {}  # rule -> {custom error: times}, the refusals of `stats`
     steps = 0  # rules run, over all examples
 
-    @initialize(deposits=st.lists(st.integers(2_000, 60_000), min_size=len(PEOPLE), max_size=len(PEOPLE)))
-    def start(self, deposits):
+    @initialize(
+        deposits=st.lists(st.integers(2_000, 60_000), min_size=len(PEOPLE), max_size=len(PEOPLE)),
+        collateral=st.lists(st.tuples(st.sampled_from(MARKETS), st.sampled_from(PEOPLE), st.sampled_from(SYMBOLS),
+                                      st.integers(1_000, 60_000)), min_size=1, max_size=4),
+    )
+    def start(self, deposits, collateral):
         cls = type(self)
         cls.chain.restore(cls.snapshot)
         cls.snapshot = cls.chain.snapshot()
         table = cls.table or cls.chain_errors()
-        self.mirrors = [Mirror(ex, cls.chain, table, dict(cls.accounts), check_each_action=False) for ex in cls.exchanges]
+        self.mirrors = []
+        for ex in cls.exchanges:  # the markets share the collateral oracles: one feed book
+            feeds = self.mirrors[0].feeds if self.mirrors else None
+            self.mirrors.append(Mirror(ex, cls.chain, table, dict(cls.accounts), check_each_action=False, feeds=feeds,
+                                       prefunded=True))
         for market, mi in enumerate(self.mirrors):
             for who, usd in zip(PEOPLE, deposits):
                 note(f"deposit {who} {usd} USD in market {market}")
                 mi.fund(self._who(who), mi.units(usd))
+        for market, who, symbol, usd in collateral:
+            self.deposit_collateral(market, who, symbol, usd)
         # Markets with open interest from the first step: alice long, bob short.
         for market in MARKETS:
             self.trade_within_margin(market, "alice", "bob", 4, True, 0)
+
+    @classmethod
+    def prefund(cls):
+        """Mint every trader a large balance of each collateral token and approve the router once,
+        before the snapshot each example starts from: a collateral deposit is then one transaction."""
+        ex = cls.exchanges[0]
+        for c in getattr(ex, "collaterals", ()):
+            for who in cls.accounts.values():
+                c.token.mint(who, 10**9 * 10**c.spec.decimals, sender=who)
+                c.token.approve(ex.router, 2**256 - 1, sender=who)
 
     @classmethod
     def chain_errors(cls):
@@ -89,7 +141,11 @@ class ExchangeMachine(RuleBasedStateMachine):
         return type(self).accounts[name]
 
     def _count(self, rule_name, result):
-        type(self).stats.setdefault(rule_name, [0, 0])[1 if _refused(result) else 0] += 1
+        refused = _refused(result)
+        type(self).stats.setdefault(rule_name, [0, 0])[1 if refused else 0] += 1
+        if refused:
+            errors = type(self).errors.setdefault(rule_name, {})
+            errors[result[0]] = errors.get(result[0], 0) + 1
 
     def _try_settle(self, ex, fill) -> bytes | None:
         """A fill the router must refuse before the market sees it: its revert data, or None if
@@ -99,6 +155,10 @@ class ExchangeMachine(RuleBasedStateMachine):
 
     def _capital(self, market, who) -> int:
         return self.mirrors[market].model.account(self._who(who).address).capital
+
+    def _now(self) -> int:
+        """The time of the next block, where the next action runs."""
+        return self.chain.blocks.head.timestamp + 1
 
     # ------------------------------------------------------------ collateral
 
@@ -228,6 +288,150 @@ class ExchangeMachine(RuleBasedStateMachine):
         self._count("overfill", decode_revert(refusal, mi.table))
         assert decode_revert(refusal, mi.table) == expected
 
+    # ------------------------------------------------------------ other collateral (CollateralPool)
+
+    @rule(market=st.sampled_from(MARKETS), who=st.sampled_from(PEOPLE), symbol=st.sampled_from(SYMBOLS),
+          usd=st.integers(100, 60_000))
+    def deposit_collateral(self, market, who, symbol, usd):
+        """`usd` worth of `symbol` at its last good price; past the cap it is refused."""
+        mi = self.mirrors[market]
+        amount = mi.collateral_units(symbol, usd)
+        note(f"[{market}] deposit collateral {who} {amount} {symbol} units (~{usd} USD)")
+        self._count("deposit collateral", mi.fund_collateral(self._who(who), symbol, amount))
+
+    @rule(market=st.sampled_from(MARKETS), pick=st.integers(0, 63), who=st.sampled_from(PEOPLE),
+          symbol=st.sampled_from(SYMBOLS), share=st.sampled_from([1, 10, 50, 100, 100, 101]))
+    def withdraw_collateral(self, market, pick, who, symbol, share):
+        """A share of a balance read on chain: the `pick`-th (account, token) holding one, else
+        `who`'s `symbol` (ZeroAmount). 100 % is all of it (a flat account without debt can always
+        leave, oracles up or down), 101 % more than held (InsufficientCollateral)."""
+        mi = self.mirrors[market]
+        masks = {p: mi.pool.heldMask(self._who(p)) for p in PEOPLE}  # bit i: collateralTokens()[i]
+        holdings = [(p, c) for p in PEOPLE for i, c in enumerate(SYMBOLS) if masks[p] >> i & 1]
+        if holdings:
+            who, symbol = holdings[pick % len(holdings)]
+        account = self._who(who)
+        balance = mi.pool.balanceOf(account, mi.feeds[symbol].token)
+        amount = balance * share // 100 + (1 if share > 100 else 0)
+        state = mi.model.account(account.address)
+        note(f"[{market}] withdraw collateral {who} {amount} {symbol} units ({share} % of {balance})")
+        result = mi.withdraw_collateral(account, symbol, amount)
+        self._count("withdraw collateral", result)
+        if share == 100 and amount > 0 and state.size == 0 and state.pnl >= 0:
+            assert not _refused(result), f"a flat account without debt could not withdraw its collateral: {result}"
+
+    @rule(market=st.sampled_from(MARKETS), liquidator=st.sampled_from(PEOPLE), pick=st.integers(0, 63),
+          victim=st.sampled_from(PEOPLE), quarters=st.sampled_from([1, 2, 4, 8]), affordable=st.booleans())
+    def liquidate_collateral(self, market, liquidator, pick, victim, quarters, affordable):
+        """Repay a part of a victim's debt (read on chain: -pnlOf; the `pick`-th account in debt,
+        else `victim`), all of it, or twice it (the pool sells only what the debt needs); 1 wei
+        when there is none (NoDebt). `affordable`: at most the liquidator's capital (capitalOf),
+        else it may be short of it (InsufficientCapital)."""
+        mi = self.mirrors[market]
+        debtors = [p for p in PEOPLE if mi.ex.market.pnlOf(self._who(p)) < 0]
+        if debtors:
+            victim = debtors[pick % len(debtors)]
+        if victim == liquidator and pick % 8:  # now and then SelfLiquidation, mostly someone else
+            liquidator = PEOPLE[(PEOPLE.index(victim) + 1) % len(PEOPLE)]
+        debt = max(-mi.ex.market.pnlOf(self._who(victim)), 0)
+        max_repay = debt * quarters // 4
+        if affordable:
+            max_repay = min(max_repay, mi.ex.market.capitalOf(self._who(liquidator)))
+        max_repay = max(max_repay, 1)
+        note(f"[{market}] liquidateCollateral {victim} by {liquidator}: maxRepay {max_repay} of debt {debt}")
+        self._liquidate_collateral(market, liquidator, victim, max_repay)
+
+    def _liquidate_collateral(self, market, liquidator, victim, max_repay):
+        """ParamsLib's reason for weight <= 1 - discount: selling collateral worth r / (1 - d) to
+        repay r of debt changes the margin by r - r w / (1 - d) >= 0. Checked on the value with
+        PnL at face value (h = 1: the haircut is the market's, not the sale's), up to the sale's
+        rounding: less than one unit (and 2 wei) per token sold, since the sale that clears the
+        debt rounds its units up (a partial one rounds them down)."""
+        mi, who = self.mirrors[market], self._who(victim).address
+        now = self._now()
+        prices = mi.prices(now)
+        before = mi.model.account_value(who, mi.index, now, h=WAD, prices=prices)
+        result = mi.liquidate_collateral(self._who(liquidator), self._who(victim), max_repay)
+        self._count("liquidate collateral", result)
+        if _refused(result):
+            return
+        self._last_sale = (market, victim)
+        pool = mi.model.pool
+        dust = 0
+        for sale in result.sales:
+            c = pool.collateral[sale.token]
+            dust += (c.scale + 1) * sale.price * c.weight // WAD**2 + 2
+        after = mi.model.account_value(who, mi.index, now, h=WAD, prices=prices)
+        assert after + dust >= before, f"a collateral sale lowered the margin: {before} -> {after} (rounding {dust})"
+
+    @rule(market=st.sampled_from(MARKETS), taker=st.sampled_from(PEOPLE), leverage=st.integers(2, 14), buy=st.booleans())
+    def trade_on_collateral(self, market, taker, leverage, buy):
+        """A taker sized on its capital plus its collateral's margin value at 2x-14x: past 10x only
+        the collateral decides, and often it is refused. The maker is the other account with the
+        most margin (capital and collateral), at most 8x of it: the size is cut to that."""
+        mi = self.mirrors[market]
+        prices = mi.prices(self._now())
+        margin = {p: self._capital(market, p) + mi.model.collateral_value(self._who(p).address, prices) for p in PEOPLE}
+        maker = max((p for p in PEOPLE if p != taker), key=margin.get)
+        milli = min(margin[taker] * leverage, margin[maker] * 8) * 1000 // mi.index
+        if milli > 0:
+            self._trade(market, maker, taker, milli if buy else -milli, 0, False, False)
+
+    @rule(market=st.sampled_from(MARKETS), victim=st.sampled_from(PEOPLE), symbol=st.sampled_from(SYMBOLS),
+          usd=st.integers(10_000, 60_000), leverage=st.integers(5, 9), buy=st.booleans(),
+          quarters=st.sampled_from([2, 4, 4]), overshoot_bp=st.sampled_from([0, 50, 500]),
+          repay_quarters=st.sampled_from([1, 2, 3, 4, 8]))
+    def collateral_debt_cycle(self, market, victim, symbol, usd, leverage, buy, quarters, overshoot_bp, repay_quarters):
+        """The path to a collateral sale in one rule: the victim deposits collateral, opens a
+        position levered on it, the price crashes through its maintenance margin, it is
+        liquidated (`quarters` of it) with a loss past its capital by the other account with the
+        most capital, which then repays `repay_quarters` of the debt left against the victim's
+        collateral (lowest weight first; written off once none is left)."""
+        note(f"[{market}] collateral debt cycle of {victim}: {usd} USD of {symbol}, {leverage}x")
+        self.deposit_collateral(market, victim, symbol, usd)
+        self.trade_on_collateral(market, victim, leverage, buy)
+        liquidator = max((p for p in PEOPLE if p != victim), key=lambda p: self._capital(market, p))
+        self.crash_and_liquidate(market, victim, liquidator, quarters, overshoot_bp, repay_quarters)
+        stats = type(self).stats.setdefault("debt cycle [sold, no debt]", [0, 0])
+        stats[0 if self._last_sale == (market, victim) else 1] += 1
+        self._last_sale = None
+
+    @rule(symbol=st.sampled_from(SYMBOLS),
+          move_bp=st.one_of(st.integers(-300, 300), st.sampled_from([-3_000, -1_000, 1_000])))
+    def move_collateral_price(self, symbol, move_bp):
+        """Both markets value the token through the same oracle; -30 % is among the moves."""
+        feed = self.mirrors[0].feeds[symbol]
+        usd = (Decimal(feed.good_answer) * (10_000 + move_bp) / 10_000 / 10**feed.model.decimals).quantize(Decimal("0.01"))
+        note(f"{symbol} price {usd}")
+        self.mirrors[0].set_collateral_price(symbol, usd)
+        self._feed_changed()
+
+    @rule(symbol=st.sampled_from(SYMBOLS), how=st.sampled_from(["zero", "stale", "reverting"]))
+    def collateral_oracle_outage(self, symbol, how):
+        """The token's oracle fails until `collateral_oracle_recovery`: it counts zero, a change
+        that does not increase risk is waived through, liquidations do not sell it."""
+        note(f"{symbol} oracle outage: {how}")
+        self.mirrors[0].break_collateral_oracle(symbol, how)
+        self._feed_changed()
+
+    @rule(symbol=st.sampled_from(SYMBOLS))
+    def collateral_oracle_recovery(self, symbol):
+        note(f"{symbol} oracle recovers")
+        self.mirrors[0].mend_collateral_oracle(symbol)
+        self._feed_changed()
+
+    def _feed_changed(self):
+        """A collateral feed is shared: every market's pool views change with it."""
+        for mi in self.mirrors:
+            mi.arrays_due = True
+
+    @rule(market=st.sampled_from(MARKETS), symbol=st.sampled_from(SYMBOLS),
+          which=st.integers(0, len(COLLATERAL_PARAM_SETS[SYMBOLS[0]]) - 1))
+    def set_collateral_params(self, market, symbol, which):
+        params = COLLATERAL_PARAM_SETS[symbol][which]
+        note(f"[{market}] {symbol} collateral params #{which}: {params}")
+        self._count("collateral params", self.mirrors[market].set_collateral(symbol, params))
+
     # ------------------------------------------------------------ prices and time
 
     @rule(market=st.sampled_from(MARKETS), move_bp=st.one_of(st.integers(-300, 300), st.sampled_from([-2_000, -1_000, 1_000, 1_500])))
@@ -240,16 +444,19 @@ class ExchangeMachine(RuleBasedStateMachine):
     @rule(
         market=st.sampled_from(MARKETS),
         how=st.sampled_from(["zero", "stale"]),
-        tries=st.lists(st.tuples(st.sampled_from(["trade", "withdraw_all", "deposit", "crank", "liquidate"]),
+        tries=st.lists(st.tuples(st.sampled_from(["trade", "withdraw_all", "deposit", "crank", "liquidate",
+                                                  "withdraw_collateral", "liquidate_collateral"]),
                                  st.sampled_from(PEOPLE)), min_size=1, max_size=4),
     )
     def oracle_outage(self, market, how, tries):
         """The feed answers zero, or goes stale. Whatever needs the price is refused with the
-        oracle's error; a flat account still withdraws everything, deposits still work. Then the
-        feed comes back and the market must match the model again."""
+        oracle's error; a flat account still withdraws everything (its collateral too, without
+        debt), deposits still work, a flat account's debt is still sold off against its
+        collateral. Then the feed comes back and the market must match the model again."""
         mi = self.mirrors[market]
         note(f"[{market}] oracle outage: {how}, then {tries}")
         mi.break_oracle(how)
+        self._feed_changed()  # a stale outage is a day later: collateral feeds may be stale too
         for action, who in tries:
             if action == "trade":
                 other = next(p for p in PEOPLE if p != who)
@@ -265,6 +472,21 @@ class ExchangeMachine(RuleBasedStateMachine):
             elif action == "crank":
                 result = mi.crank(self._who(who))
                 assert _refused(result) and result[0].startswith("Oracle"), result
+            elif action == "withdraw_collateral":
+                account = mi.model.account(self._who(who).address)
+                for symbol in SYMBOLS:
+                    amount = mi.collateral_balance(self._who(who), symbol)
+                    if amount:
+                        result = mi.withdraw_collateral(self._who(who), symbol, amount)
+                        self._count("withdraw collateral", result)
+                        if account.size == 0 and account.pnl >= 0:
+                            assert not _refused(result), f"a flat account could not take its collateral out: {result}"
+                        break
+            elif action == "liquidate_collateral":  # a flat debtor's sale needs no market price
+                debtors = [p for p in PEOPLE if p != who and mi.model.account(self._who(p).address).pnl < 0]
+                victim = debtors[0] if debtors else next(p for p in PEOPLE if p != who)
+                debt = max(-mi.model.account(self._who(victim).address).pnl, 1)
+                self._count("liquidate collateral", mi.liquidate_collateral(self._who(who), self._who(victim), debt))
             else:
                 result = mi.liquidate(self._who(who), self._who("alice"), WAD // 100)
                 assert _refused(result), f"a liquidation without a price: {result}"
@@ -319,38 +541,49 @@ class ExchangeMachine(RuleBasedStateMachine):
         xfail until the design changes); what is asserted here is that the liquidation's own
         mechanics (fee capped at the closed share of the value, takeover at mark) never do."""
         mi, who = self.mirrors[market], self._who(victim).address
-        now = self.chain.blocks.head.timestamp + 1
+        now = self._now()
+        prices = mi.prices(now)
         h = mi.model.haircut()
-        value, maintenance = mi.model.account_value(who, mi.index, now), mi.model.margin_requirements(who, mi.index)[1]
+        value = mi.model.account_value(who, mi.index, now, prices=prices)
+        maintenance = mi.model.margin_requirements(who, mi.index)[1]
         result = mi.liquidate(self._who(liquidator), self._who(victim), amount)
         self._count("liquidate", result)
         if _refused(result) or mi.model.account(who).size == 0 or value < 0:
             return
-        value_after = mi.model.account_value(who, mi.index, now, h=h)
+        value_after = mi.model.account_value(who, mi.index, now, h=h, prices=prices)
         maintenance_after = mi.model.margin_requirements(who, mi.index)[1]
         assert value_after * maintenance >= value * maintenance_after, (
             f"partial liquidation lowered the margin ratio: {value}/{maintenance} -> {value_after}/{maintenance_after}")
 
     @rule(market=st.sampled_from(MARKETS), victim=st.sampled_from(PEOPLE), liquidator=st.sampled_from(PEOPLE),
-          quarters=st.integers(1, 4), overshoot_bp=st.sampled_from([0, 50, 500]))
-    def crash_and_liquidate(self, market, victim, liquidator, quarters, overshoot_bp):
+          quarters=st.integers(1, 4), overshoot_bp=st.sampled_from([0, 50, 500]),
+          seize=st.sampled_from([0, 0, 1, 2, 3, 4, 8]))
+    def crash_and_liquidate(self, market, victim, liquidator, quarters, overshoot_bp, seize):
         """Move the price against the victim's position, by the smallest of 2 % steps that puts it
-        under maintenance in the model (plus an overshoot, toward bad debt), then liquidate it."""
+        under maintenance in the model (plus an overshoot, toward bad debt), then liquidate it;
+        with `seize` (quarters of the debt the liquidation left, at most the liquidator's capital),
+        then sell its collateral against that debt."""
         mi = self.mirrors[market]
         account = mi.model.account(self._who(victim).address)
         if account.size == 0:
             return
         against = -1 if account.size > 0 else 1
-        now = self.chain.blocks.head.timestamp + 1
+        now = self._now()
+        prices = mi.prices(now)
         for step in range(1, 45):
             index = mi.index * (10_000 + against * (200 * step + overshoot_bp)) // 10_000 // 10**16 * 10**16
-            if mi.model.is_liquidatable(self._who(victim).address, index, now):
+            if mi.model.is_liquidatable(self._who(victim).address, index, now, prices):
                 break
         else:
             return
         note(f"[{market}] crash to {index} against {victim}, liquidated by {liquidator} ({quarters}/4)")
         mi.set_price(Decimal(index) / WAD)
         self._liquidate(market, liquidator, victim, abs(account.size) * quarters // 4)
+        debt = -mi.ex.market.pnlOf(self._who(victim))
+        if seize and debt > 0 and liquidator != victim:
+            max_repay = min(debt * seize // 4, mi.ex.market.capitalOf(self._who(liquidator))) or debt
+            note(f"[{market}] then liquidateCollateral {victim} by {liquidator}: maxRepay {max_repay} of debt {debt}")
+            self._liquidate_collateral(market, liquidator, victim, max_repay)
 
     # ------------------------------------------------------------ governance
 
@@ -379,9 +612,27 @@ class ExchangeMachine(RuleBasedStateMachine):
         type(self).steps += 1
         people = [a.address for a in type(self).accounts.values()]
         for mi in self.mirrors:
-            mi.compare()
-            broken = failures(check_market(mi.ex.market, mi.ex.token, people))
-            assert not broken, [c.line() for c in broken]
+            self._check(mi, people, full=False)
+
+    def teardown(self):
+        """Each example ends with everything compared and checked, the pools' balances too;
+        unless it already failed (hypothesis tears down in a `finally`): that failure is the one
+        to report, not the inconsistent state it left."""
+        if not hasattr(self, "mirrors") or sys.exc_info()[0] is not None:
+            return
+        people = [a.address for a in type(self).accounts.values()]
+        for mi in self.mirrors:
+            self._check(mi, people, full=True)
+
+    @staticmethod
+    def _check(mi, people, full):
+        """The mirror's comparison, then the invariants; the pool's token sums after a step that
+        could change them (a collateral action or feed: `arrays_due`), the debt check always."""
+        touched = full or mi.arrays_due
+        mi.compare(full=full)
+        tokens = [f.token for f in mi.feeds.values()] if touched else ()
+        broken = failures(check_market(mi.ex.market, mi.ex.token, people, mi.pool, tokens))
+        assert not broken, [c.line() for c in broken]
 
 
 def _refused(result) -> bool:

@@ -1,7 +1,9 @@
 """The fuzz suite can fail: the same state machine, within the `ci-inprocess` budget, finds bugs
-planted in PerpMarket. Each mutant is the real source with one line changed, compiled with the
-project's solc (tools/solc.js) into its own PerpMarketFactory, and deployed behind the real router
-on the in-process EVM. Examples are derandomized, so the proof is the same every run."""
+planted in PerpMarket and CollateralPool. Each mutant is the real source with one line changed,
+compiled with the project's solc (tools/solc.js) into the contract that deploys it (a PerpMarket
+into its own PerpMarketFactory, a CollateralPool into its own PerpRouter, which creates the pools),
+and deployed in the suite on the in-process EVM. Examples are derandomized, so the proof is the
+same every run."""
 
 import json
 import subprocess
@@ -18,38 +20,63 @@ from tests.fuzz.suites import inprocess_suite, role
 
 ROOT = Path(__file__).resolve().parents[2]
 
+# name -> (source file, the contract whose creation code embeds it, original line, mutated line)
 MUTANTS = {
     # The taker's margin is never checked after a fill: over-levered positions get through.
     "missing taker margin check": (
-        "        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio);\n",
+        "PerpMarket",
+        "        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio, takerUp);\n",
         "",
     ),
     # Withdrawals ignore the initial-margin check of an open position (invariant 5).
     "withdrawal without margin check": (
-        "        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio);\n",
+        "PerpMarket",
+        "        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, true);\n",
         "",
     ),
     # Funding rounds in the trader's favour: a payer pays the floor, not the ceiling.
     "funding rounded for the trader": (
+        "PerpMarket",
         "        int256 payment = size.mulDivCeil(cumulative - snapshot, INDEX_SCALE);\n",
         "        int256 payment = size.mulDivFloor(cumulative - snapshot, INDEX_SCALE);\n",
     ),
+    # A liquidation writes the debt off as bad debt although collateral still backs it.
+    "bad debt while collateral backs it": (
+        "PerpMarket",
+        "        if (a.size == 0 && a.pnl < 0 && !_holdsCollateral(account)) _absorbBadDebt(account, a, g);\n",
+        "        if (a.size == 0 && a.pnl < 0) _absorbBadDebt(account, a, g);\n",
+    ),
+    # A failed collateral oracle waives the margin check of new risk too.
+    "oracle waiver for new risk": (
+        "PerpMarket",
+        "        if (!allPriced && !newRisk) return;\n",
+        "        if (!allPriced) return;\n",
+    ),
+    # Collateral is valued with its weight rounded up: by a wei, in the account's favour.
+    "collateral value rounded up": (
+        "CollateralPool",
+        "        if (ok) value = (balanceOf[account][token] * c.scale).mulDivDown(price, WAD).mulWadDown(weight);\n",
+        "        if (ok) value = (balanceOf[account][token] * c.scale).mulDivDown(price, WAD).mulWadUp(weight);\n",
+    ),
 }
+EMBEDDED_IN = {"PerpMarket": "PerpMarketFactory", "CollateralPool": "PerpRouter"}
 
 
-def _compile_factory(original: str, mutated: str) -> bytes:
-    """The creation code of a PerpMarketFactory whose PerpMarket has `original` replaced."""
+def _compile(source: str, original: str, mutated: str) -> tuple[str, bytes]:
+    """(name, creation code) of the contract embedding `source` with `original` replaced."""
+    outer = EMBEDDED_IN[source]
     sources = {str(p.relative_to(ROOT)): {"content": p.read_text()} for p in (ROOT / "contracts").rglob("*.sol")}
-    market = sources["contracts/PerpMarket.sol"]["content"]
-    assert market.count(original) == 1, "the mutation no longer matches PerpMarket.sol"
-    sources["contracts/PerpMarket.sol"]["content"] = market.replace(original, mutated)
+    path = f"contracts/{source}.sol"
+    text = sources[path]["content"]
+    assert text.count(original) == 1, f"the mutation no longer matches {source}.sol"
+    sources[path]["content"] = text.replace(original, mutated)
     standard = {
         "language": "Solidity",
         "sources": sources,
         "settings": {
             "optimizer": {"enabled": True, "runs": 1000},
             "evmVersion": "cancun",
-            "outputSelection": {"contracts/PerpMarketFactory.sol": {"PerpMarketFactory": ["evm.bytecode.object"]}},
+            "outputSelection": {f"contracts/{outer}.sol": {outer: ["evm.bytecode.object"]}},
         },
     }
     out = subprocess.run(
@@ -59,13 +86,14 @@ def _compile_factory(original: str, mutated: str) -> bytes:
     result = json.loads(out.stdout)
     errors = [e["formattedMessage"] for e in result.get("errors", []) if e["severity"] == "error"]
     assert not errors, errors
-    return bytes.fromhex(result["contracts"]["contracts/PerpMarketFactory.sol"]["PerpMarketFactory"]["evm"]["bytecode"]["object"])
+    return outer, bytes.fromhex(result["contracts"][f"contracts/{outer}.sol"][outer]["evm"]["bytecode"]["object"])
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_state_machine__finds_a_planted_bug(mutant):
     chain = InProcessChain.from_build()
-    suite = inprocess_suite(chain, factory_bytecode=_compile_factory(*MUTANTS[mutant]))
+    name, code = _compile(*MUTANTS[mutant])
+    suite = inprocess_suite(chain, bytecodes={name: code})
     machine = machine_for(chain, suite, {p: role(p) for p in PEOPLE}, role("guardian"))
     with pytest.raises(AssertionError):
         run_state_machine_as_test(machine, settings=settings(inprocess_profile(), phases=_no_shrink(), derandomize=True))

@@ -348,3 +348,101 @@ def test_index_crash__mark_stays_within_ten_percent_of_index(mirror, alice, bob,
     assert mi.ex.funding.markPrice(mi.ex.market_id) == usd(4_500)
     liq = mi.liquidate(keeper, alice, WAD // 4)  # alice is bankrupt: bad debt, no fee
     assert (liq.mark, liq.fee) == (usd(4_500), 0)
+
+
+# ================================================================== other collateral (CollateralPool)
+
+
+@pytest.fixture
+def collateral_mirror(make_exchange, project, owner, chain, error_table, alice, bob, carol, keeper):
+    """A fresh exchange whose market takes WETH (18 decimals, weight 0.80, discount 0.05) and WBTC
+    (8 decimals, weight 0.70, discount 0.10), each behind its own feed and oracle, watched for
+    alice, bob, carol and keeper: the pool, its balances and the oracles' answers are mirrored."""
+    from tests.conftest import ape_deployer
+    from tests.fuzz.suites import deploy_collaterals, with_collateral
+
+    deploy, at = ape_deployer(project, owner)
+    ex = with_collateral(make_exchange(), at, deploy_collaterals(deploy))
+    return Mirror(ex, chain, error_table, {"alice": alice, "bob": bob, "carol": carol, "keeper": keeper})
+
+
+def test_collateral_backed_loss__liquidation_then_sales_then_bad_debt_match_model(collateral_mirror, alice, bob,
+                                                                                    carol, keeper):
+    mi = collateral_mirror
+    mi.fund(alice, mi.units("1000.5"))
+    for who in (bob, carol, keeper):
+        mi.fund(who, mi.units(100_000))
+    mi.fund_collateral(alice, "WETH", 1_234_567_891_234_567_891)  # 1.23... WETH: 2,962.96 of margin
+    mi.fund_collateral(alice, "WBTC", 2_345_678)  # 0.02345678 WBTC: 985.18 of margin
+    assert mi.model.pool.value_of(alice.address, mi.prices())[1]
+    # 0.75 BTC long at 60,000.5: 4,500 of initial margin, which only the collateral covers
+    mi.trade(bob, alice, -usd("0.75"), usd("60000.5"))
+    assert mi.model.account(alice.address).size == usd("0.75")
+    mi.set_collateral_price("WETH", "2100.37")  # -30 %
+    mi.set_price("56000.25")  # -3,000 on the position: alice is under maintenance
+    assert mi.model.is_liquidatable(alice.address, mi.index, mi.chain.blocks.head.timestamp, mi.prices())
+    liq = mi.liquidate(keeper, alice, usd("0.75"))
+    assert liq.fee == 0  # nothing but collateral left to charge it to
+    debt = -mi.model.account(alice.address).pnl
+    assert debt > 0 and mi.model.pool.holds(alice.address)  # no bad debt while collateral backs it
+    # a third of the debt: WBTC first (weight 0.70 < 0.80), its units rounded down; the dust
+    # that leaves unpaid buys a few wei of WETH
+    out = mi.liquidate_collateral(carol, alice, debt // 3)
+    assert out.sales[0].token == mi.feeds["WBTC"].key and out.sales[0].cost < debt // 3
+    assert out.repaid <= debt // 3 and out.sales[-1].cost < 54 * 10**13  # less than a WBTC unit (5.4e14)
+    # the rest, at twice the debt: WBTC's last units, then WETH, the last unit rounded up
+    out = mi.liquidate_collateral(keeper, alice, 2 * debt)
+    assert mi.model.account(alice.address).pnl == 0 and out.bad_debt == 0
+    assert mi.liquidate_collateral(keeper, alice, 1)[0] == "NoDebt"
+    # another loss past what is left: the sale takes all of it, the rest is bad debt
+    mi.trade(bob, alice, -usd("0.1"), usd("56000.25"))
+    mi.set_collateral_price("WETH", "300")
+    mi.set_price("52000")
+    mi.liquidate(keeper, alice, usd("0.1"))
+    out = mi.liquidate_collateral(carol, alice, 10**30)
+    assert out.bad_debt > 0 and not mi.model.pool.holds(alice.address)
+    assert mi.model.account(alice.address) == M.Account(0, 0, 0, 0, mi.model.account(alice.address).funding_snapshot)
+    # what the liquidators bought is theirs: they withdraw it (flat carol: oracles not needed)
+    mi.break_collateral_oracle("WETH", "reverting")
+    mi.withdraw_collateral(carol, "WETH", mi.collateral_balance(carol, "WETH"))
+    mi.mend_collateral_oracle("WETH")
+
+
+def test_collateral_oracle_outage__waiver_refusals_and_withdrawals_match_model(collateral_mirror, alice, bob,
+                                                                                 carol, keeper, owner):
+    mi = collateral_mirror
+    mi.fund(alice, mi.units(2_000))
+    mi.fund(bob, mi.units(100_000))
+    expected = [
+        (mi.fund_collateral(alice, "WETH", 0), "ZeroAmount"),
+        (mi.fund_collateral(alice, "WBTC", 3 * 10**8 + 1), "CollateralCapExceeded"),  # cap: 3 WBTC
+        (mi.withdraw_collateral(alice, "WETH", 1), "InsufficientCollateral"),
+        (mi.liquidate_collateral(bob, alice, 1), "NoDebt"),
+        (mi.liquidate_collateral(alice, alice, 1), "SelfLiquidation"),
+        (mi.liquidate_collateral(bob, alice, 0), "ZeroAmount"),
+        (mi.set_collateral("WETH", (96 * WAD // 100, WAD // 20, 60 * WAD)), "ParamOutOfBounds"),
+    ]
+    for result, name in expected:
+        assert result[0] == name, result
+    mi.fund_collateral(alice, "WETH", 10 * WAD)  # 24,000 of margin
+    mi.trade(bob, alice, -usd("1.5"), usd(60_000))  # 9,000 of initial margin, 2,000 of capital
+    mi.break_collateral_oracle("WETH", "stale")
+    assert mi.model.pool.value_of(alice.address, mi.prices()) == (0, False)
+    assert mi.trade(bob, alice, -usd("0.01"), usd(60_000))[0] == "InsufficientMargin"  # new risk: WETH counts 0
+    mi.trade(bob, alice, usd("0.5"), usd(60_000))  # a reduction below maintenance: waived
+    assert mi.withdraw_collateral(alice, "WETH", 1)[0] == "InsufficientMargin"  # no waiver for a withdrawal
+    mi.mend_collateral_oracle("WETH")
+    mi.withdraw_collateral(alice, "WETH", 5 * WAD)  # 1,940 + 12,000 left for 6,000 of initial margin
+    assert mi.withdraw_collateral(alice, "WETH", 4 * WAD)[0] == "InsufficientMargin"
+    mi.set_collateral("WETH", (0, WAD // 20, 60 * WAD))  # delisted: counts 0, needs no price
+    assert mi.withdraw_collateral(alice, "WETH", 1)[0] == "InsufficientMargin"
+    mi.set_collateral("WETH", (95 * WAD // 100, WAD // 20, 60 * WAD))  # the largest weight for 5 %
+    mi.break_collateral_oracle("WETH", "zero")
+    assert mi.set_collateral("WETH", (WAD // 2, WAD // 20, 60 * WAD))[0] == "OracleUnavailable"
+    mi.trade(bob, alice, usd(1), usd(60_000))  # flat again
+    mi.withdraw_collateral(alice, "WETH", 5 * WAD)  # flat without debt: all of it, oracle down
+    assert not mi.model.pool.holds(alice.address)
+    mi.mend_collateral_oracle("WETH")
+    mi.fund_collateral(bob, "WETH", WAD)
+    mi.wait(30 * 3600)  # the feeds are kept fresh: the pool values WETH again
+    assert mi.model.pool.value_of(bob.address, mi.prices()) == (95 * 3_000 * WAD // 100, True)
