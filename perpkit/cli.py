@@ -441,12 +441,7 @@ def _move(ctx, market_key: str, amount_text: str, deposit: bool, token_text: str
     amount = to_units(amount_text, decimals, "amount")
     router, market = s.router, s.at("PerpMarket", entry["address"])
     if deposit:
-        balance = int(token.balanceOf(account))
-        if balance < amount:
-            raise Fail(f"{account.address} holds {fmt_token(balance, decimals, symbol)}, "
-                       f"less than {fmt_token(amount, decimals, symbol)}")
-        if int(token.allowance(account, router)) < amount:
-            token.approve(router, amount, sender=account)
+        _approve(token, account, router, amount, decimals, symbol)
         router.deposit(entry["id"], amount, sender=account)
         verb = "deposited"
     else:
@@ -455,6 +450,16 @@ def _move(ctx, market_key: str, amount_text: str, deposit: bool, token_text: str
     capital = int(market.capitalOf(account))
     click.echo(f"{verb} {fmt_token(amount, decimals, symbol)} {'into' if deposit else 'from'} {name} "
                f"for {account.address}; capital now {fmt_num(capital)} USD")
+
+
+def _approve(token, account, router, amount: int, decimals: int, symbol: str) -> None:
+    """Refuses an amount the account does not hold; approves the router for it if needed."""
+    balance = int(token.balanceOf(account))
+    if balance < amount:
+        raise Fail(f"{account.address} holds {fmt_token(balance, decimals, symbol)}, "
+                   f"less than {fmt_token(amount, decimals, symbol)}")
+    if int(token.allowance(account, router)) < amount:
+        token.approve(router, amount, sender=account)
 
 
 def _move_collateral(s: Session, name: str, entry: dict, symbol: str, address: str, amount_text: str,
@@ -468,12 +473,7 @@ def _move_collateral(s: Session, name: str, entry: dict, symbol: str, address: s
     account = s.account()
     router, market = s.router, s.at("PerpMarket", entry["address"])
     if deposit:
-        balance = int(token.balanceOf(account))
-        if balance < amount:
-            raise Fail(f"{account.address} holds {fmt_token(balance, decimals, symbol)}, "
-                       f"less than {fmt_token(amount, decimals, symbol)}")
-        if int(token.allowance(account, router)) < amount:
-            token.approve(router, amount, sender=account)
+        _approve(token, account, router, amount, decimals, symbol)
         router.depositCollateral(entry["id"], address, amount, sender=account)
     else:
         held = int(pool.balanceOf(account, address))

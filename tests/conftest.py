@@ -1,5 +1,6 @@
 """Session-scoped role accounts and factory fixtures shared by every test folder."""
 
+import functools
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -49,6 +50,28 @@ def _fresh_build(project):
             pytest.exit(f"stale build: {outer} embeds an old {inner}; run `make compile` (ape compile --force)", 2)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cached_dev_account_derivation():
+    """Test-harness speed only. On every reverted transaction ape-foundry prints the call trace,
+    and labelling its addresses re-derives all ten test accounts from the mnemonic in pure Python
+    (~1.3 s per revert). The derivation is a pure function: memoise it while the tests run."""
+    import ape_test.accounts
+
+    original = ape_test.accounts.generate_dev_accounts
+    ape_test.accounts.generate_dev_accounts = functools.cache(original)
+    yield
+    ape_test.accounts.generate_dev_accounts = original
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_contract_addresses(chain):
+    """ape reverts each module's chain state when it ends, so the next module's deployments reuse
+    the same addresses (same deployer, same nonces); ape would still know them as the old
+    contracts and decode a revert there with the wrong ABI. Forget them with the state."""
+    yield
+    chain.contracts.clear_local_caches()
+
+
 @pytest.fixture(scope="session")
 def owner(accounts):
     return accounts[0]
@@ -72,6 +95,16 @@ def keeper(accounts):
 @pytest.fixture(scope="session")
 def carol(accounts):
     return accounts[4]
+
+
+@pytest.fixture(scope="session")
+def dave(accounts):
+    return accounts[7]
+
+
+@pytest.fixture(scope="session")
+def erin(accounts):
+    return accounts[8]
 
 
 @pytest.fixture(scope="session")

@@ -13,17 +13,6 @@ USDC = 10**6
 PRICE = 60_000 * WAD
 
 
-@pytest.fixture(scope="session")
-def dave(accounts):
-    """A trader who never deposits."""
-    return accounts[7]
-
-
-@pytest.fixture(scope="session")
-def erin(accounts):
-    return accounts[8]
-
-
 @pytest.fixture(scope="module")
 def ex(make_exchange, alice, bob, carol, erin, dave):
     """One BTC-USD market at 60,000; alice, bob, carol and erin each deposit 20,000 USDC.

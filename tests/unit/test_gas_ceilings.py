@@ -90,12 +90,6 @@ def test_liquidate__within_gas_ceiling(suite, carol):
 # ---------------------------------------------------------------- multi-collateral (issue 7)
 
 
-@pytest.fixture
-def dave(accounts):
-    """A test account without a role: the liquidator of a USDC-only account."""
-    return accounts[7]
-
-
 @pytest.fixture(params=[1, 3], ids=["1-token", "3-tokens"])
 def mc_suite(request, suite, project, owner):
     """The suite's market with the first 1 / 3 of the benchmark's collateral tokens registered."""

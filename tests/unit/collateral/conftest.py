@@ -8,7 +8,6 @@ USDT, WBTC, WETH (the reverse of their weights, so registration order and weight
 ape's chain isolation reverts each test's transactions: every test starts from this state.
 """
 
-import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -119,28 +118,6 @@ def seize_one(balance, scale, price, discount, max_repay, clears_debt):
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(scope="session")
-def dave(accounts):
-    return accounts[7]
-
-
-@pytest.fixture(scope="session")
-def erin(accounts):
-    return accounts[8]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _cached_dev_account_derivation():
-    """Test-harness speed only (as in tests/unit/router): ape-foundry labels the call trace of every
-    reverted transaction by re-deriving the ten test accounts (~1.3 s); the derivation is pure."""
-    import ape_test.accounts
-
-    original = ape_test.accounts.generate_dev_accounts
-    ape_test.accounts.generate_dev_accounts = functools.cache(original)
-    yield
-    ape_test.accounts.generate_dev_accounts = original
 
 
 @pytest.fixture(scope="session", autouse=True)

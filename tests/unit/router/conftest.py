@@ -4,7 +4,6 @@ One deployment per test module (`ex`, `fx`, `two`): ape's chain isolation revert
 transactions, so each test starts from the module's fixture state.
 """
 
-import functools
 from contextlib import contextmanager
 
 import ape
@@ -83,25 +82,6 @@ def fund_market(ex, market_id, trader, amount, token=None):
     token.mint(trader, amount, sender=trader)
     token.approve(ex.router, amount, sender=trader)
     return ex.router.deposit(market_id, amount, sender=trader)
-
-
-@pytest.fixture(scope="session")
-def dave(accounts):
-    """A trader with no margin."""
-    return accounts[7]
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _cached_dev_account_derivation():
-    """Test-harness speed only. On every reverted transaction ape-foundry prints the call trace,
-    and labelling its addresses re-derives all ten test accounts from the mnemonic in pure Python
-    (~1.3 s per revert). The derivation is a pure function: memoise it while these tests run."""
-    import ape_test.accounts
-
-    original = ape_test.accounts.generate_dev_accounts
-    ape_test.accounts.generate_dev_accounts = functools.cache(original)
-    yield
-    ape_test.accounts.generate_dev_accounts = original
 
 
 @pytest.fixture(scope="session", autouse=True)
