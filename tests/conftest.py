@@ -64,12 +64,15 @@ def _cached_dev_account_derivation():
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _forget_contract_addresses(chain):
+def _forget_contract_addresses():
     """ape reverts each module's chain state when it ends, so the next module's deployments reuse
     the same addresses (same deployer, same nonces); ape would still know them as the old
-    contracts and decode a revert there with the wrong ABI. Forget them with the state."""
+    contracts and decode a revert there with the wrong ABI. Forget them with the state.
+    (ape's chain is imported, not requested: some modules define their own `chain` fixture.)"""
     yield
-    chain.contracts.clear_local_caches()
+    import ape
+
+    ape.chain.contracts.clear_local_caches()
 
 
 @pytest.fixture(scope="session")
