@@ -34,14 +34,16 @@ contract CollateralPool is ICollateralPool {
     /// @notice At most this many collateral tokens per market: a margin check reads each one held.
     uint256 public constant MAX_COLLATERALS = 8;
 
+    /// @dev Packed by access: a margin check reads slot 0 only (oracle, weight, scale), a deposit
+    ///      slots 0 and 1, a sale slots 0 and 2.
     struct Collateral {
         IPriceOracle oracle; // slot 0
         uint64 weight;
-        uint64 liquidationDiscount; // slot 1
-        uint64 scale; // 10 ** (18 - decimals): token units x scale = WAD, exactly
+        uint8 scaleExponent; // 18 - decimals: token units x 10 ** scaleExponent = WAD, exactly
         uint8 bit; // 1 + index in `tokens`; 0 = not registered
-        uint128 cap; // slot 2
+        uint128 cap; // slot 1
         uint128 total; // token units held for all accounts
+        uint64 liquidationDiscount; // slot 2
     }
 
     address public immutable router;
@@ -82,7 +84,7 @@ contract CollateralPool is ICollateralPool {
             if (decimals > 18) revert CollateralDecimalsUnsupported(decimals);
             tokens.push(token);
             c.bit = uint8(n + 1);
-            c.scale = uint64(10 ** (18 - decimals));
+            c.scaleExponent = 18 - decimals;
         }
         (c.oracle, c.weight, c.liquidationDiscount, c.cap) =
             (oracle, params.weight, params.liquidationDiscount, params.cap);
@@ -150,7 +152,7 @@ contract CollateralPool is ICollateralPool {
         (bool ok, uint256 price) = _tryPrice(c.oracle);
         if (!ok) return 0;
         uint256 unitPrice = price.mulWadUp(WAD - c.liquidationDiscount); // WAD per whole token (WAD units)
-        uint256 scale = c.scale;
+        uint256 scale = _scale(c);
         uint256 balance = balanceOf[account][token];
         uint256 amount = clearsDebt
             ? _divUp(maxRepay.mulDivUp(WAD, unitPrice), scale)
@@ -186,7 +188,7 @@ contract CollateralPool is ICollateralPool {
         if (weight == 0) return (0, true); // delisted: counts nothing, needs no price
         uint256 price;
         (ok, price) = _tryPrice(c.oracle);
-        if (ok) value = (balanceOf[account][token] * c.scale).mulDivDown(price, WAD).mulWadDown(weight);
+        if (ok) value = (balanceOf[account][token] * _scale(c)).mulDivDown(price, WAD).mulWadDown(weight);
     }
 
     /// @inheritdoc ICollateralPool
@@ -222,7 +224,7 @@ contract CollateralPool is ICollateralPool {
         returns (IPriceOracle oracle, CollateralParams memory params, uint256 scale, uint256 total)
     {
         Collateral storage c = _registered(token);
-        return (c.oracle, CollateralParams(c.weight, c.liquidationDiscount, c.cap), c.scale, c.total);
+        return (c.oracle, CollateralParams(c.weight, c.liquidationDiscount, c.cap), _scale(c), c.total);
     }
 
     // ================================================================== internals
@@ -230,6 +232,10 @@ contract CollateralPool is ICollateralPool {
     function _registered(address token) private view returns (Collateral storage c) {
         c = _collateral[token];
         if (c.bit == 0) revert UnknownCollateral(token);
+    }
+
+    function _scale(Collateral storage c) private view returns (uint256) {
+        return 10 ** c.scaleExponent;
     }
 
     function _debit(address account, address token, Collateral storage c, uint256 newBalance) private {
