@@ -25,22 +25,24 @@ CEILINGS = {
     "liquidate": 172_000,  # whole 1 BTC position: 165,327 (reads the collateral pool address; 177,028 before the gas work)
 }
 
-# Multi-collateral (issue 7), measured by benchmarks/gas.py at 4fdd3a7, + ~4 %, rounded up to 1,000.
+# Multi-collateral (issue 7), measured by benchmarks/gas.py at 4fdd3a7, + ~4 %, rounded up to 1,000;
+# re-measured at a8fddf2 (one registry word per held token), and the ceilings of the checks that
+# price collateral lowered to that + ~4 %, so that a second registry read per token fails them.
 # Keys ending in _1 / _3: the account holds 1 / 3 collateral tokens (as many as are registered), and
-# each one held costs a margin check that asks the pool ~29,000 (its oracle read).
+# each one held costs a margin check that asks the pool ~27,300 (its oracle read and the pool's cold reads).
 COLLATERAL_CEILINGS = {
-    "deposit_collateral": 101_000,  # first deposit of the account's first token: 96,645 / 96,657
-    "deposit_collateral_repeat": 63_000,  # 59,645 / 59,645
-    "withdraw_collateral_flat": 93_000,  # no oracle read: 88,602 / 88,602
-    "withdraw_collateral_open_1": 166_000,  # a position whose margin needs the collateral: 158,770
-    "withdraw_collateral_open_3": 226_000,  # 216,765
-    "settle_collateral_1": 265_000,  # one fill, steady, the taker's margin needs its collateral: 254,005
-    "settle_collateral_3": 325_000,  # 312,036
-    "liquidate_collateral_margined_1": 204_000,  # whole 1 BTC long, collateral-margined: 195,623
-    "liquidate_collateral_margined_3": 264_000,  # 253,618
+    "deposit_collateral": 101_000,  # first deposit of the account's first token: 96,627 / 96,639
+    "deposit_collateral_repeat": 63_000,  # 59,627 / 59,627
+    "withdraw_collateral_flat": 93_000,  # no oracle read: 88,590 / 88,590
+    "withdraw_collateral_open_1": 164_000,  # a position whose margin needs the collateral: 156,963
+    "withdraw_collateral_open_3": 221_000,  # 211,571
+    "settle_collateral_1": 263_000,  # one fill, steady, the taker's margin needs its collateral: 252,210
+    "settle_collateral_3": 320_000,  # 306,854
+    "liquidate_collateral_margined_1": 202_000,  # whole 1 BTC long, collateral-margined: 193,828
+    "liquidate_collateral_margined_3": 259_000,  # 248,436
     "liquidate_with_pool": 178_000,  # USDC-only 1 BTC long on a market with a pool: 170,994
-    "liquidate_collateral_1": 147_000,  # flat account's whole debt, part of its one token: 140,862
-    "liquidate_collateral_3": 268_000,  # all of two tokens and part of the third: 256,964
+    "liquidate_collateral_1": 147_000,  # flat account's whole debt, part of its one token: 141,009
+    "liquidate_collateral_3": 268_000,  # all of two tokens and part of the third: 257,604
 }
 
 
