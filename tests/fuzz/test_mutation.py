@@ -55,8 +55,8 @@ MUTANTS = {
     # Collateral is valued with its weight rounded up: by a wei, in the account's favour.
     "collateral value rounded up": (
         "CollateralPool",
-        "        if (ok) value = (balanceOf[account][token] * c.scale).mulDivDown(price, WAD).mulWadDown(weight);\n",
-        "        if (ok) value = (balanceOf[account][token] * c.scale).mulDivDown(price, WAD).mulWadUp(weight);\n",
+        "        if (ok) value = (balanceOf[account][token] * _scale(c)).mulDivDown(price, WAD).mulWadDown(weight);\n",
+        "        if (ok) value = (balanceOf[account][token] * _scale(c)).mulDivDown(price, WAD).mulWadUp(weight);\n",
     ),
 }
 EMBEDDED_IN = {"PerpMarket": "PerpMarketFactory", "CollateralPool": "PerpRouter"}
