@@ -17,11 +17,18 @@ import "./libraries/Errors.sol";
 /// @title PerpMarket
 /// @notice One isolated-margin perpetual market holding its own collateral.
 ///
-///         Accounting (all WAD): `vault` = tokens held; `capitalTotal` = sum of deposits net of
-///         settled losses (senior); `insurance`; positive realised `pnl` is junior and is paid out at
-///         the haircut `h = min(residual, pnlPosTotal) / pnlPosTotal`, `residual = vault - capitalTotal
-///         - insurance`. A realised loss is paid from the loser's capital at once; what capital cannot
-///         cover is debt, which lowers `h` until the insurance fund pays it (no ADL).
+///         Accounting (all WAD, after Percolator): `vault` = tokens held; `capitalTotal` = sum of
+///         deposits net of paid losses (senior, never haircut); `insurance`; realised `pnl` is junior.
+///         Every touch of an account (trade, liquidation, withdrawal, `touch`, `settleFunding`)
+///         settles its funding and marks it to market: unrealised PnL at the mark becomes `pnl` and
+///         the entry moves to the mark, and a loss is paid from capital at once. Fresh profit warms
+///         up for `warmupPeriod` (linearly) before it matures; the keeper's sweep touches every
+///         loser well within that time, so the losers' payments are in the residual before the
+///         winners' profit can leave. Three measures of equity: withdrawal and conversion count
+///         matured PnL at `h = min(residual, matured) / matured`; risk-increasing checks count all
+///         positive PnL at `g = min(residual, pnlPosTotal) / pnlPosTotal`; maintenance counts PnL
+///         in full (a haircut never makes a solvent account liquidatable). `residual = vault -
+///         capitalTotal - insurance`; h < 1 only with real bad debt beyond the insurance fund (no ADL).
 ///
 ///         Other collateral (multi-collateral margin) lives in the market's `collateralPool`: it counts
 ///         as margin at its weight, and a loss past `capital` stays as negative `pnl`, a debt in the
@@ -42,19 +49,23 @@ contract PerpMarket is IPerpMarket {
     int256 private constant INDEX_SCALE = 1e27;
 
     /// @dev Storage words of an account: 1 = capital and pnl; 2 = also size and openNotional;
-    ///      3 = also fundingSnapshot. Totals: 1 = vault and capitalTotal; 2 = also insurance and
-    ///      pnlPosTotal; 3 = also open interest.
-    uint256 private constant ALL = 3;
+    ///      3 = also fundingSnapshot; 4 = also the warming profit. Totals: 1 = vault and
+    ///      capitalTotal; 2 = also insurance and pnlPosTotal; 3 = also open interest; 4 = also the
+    ///      warming total and the bad debt.
+    uint256 private constant ALL = 4;
 
     struct Account {
         uint128 capital; // slot 0
         int128 pnl;
         int128 size; // slot 1
-        int128 openNotional; // sum of signed entry notionals still open
+        int128 openNotional; // sum of signed entry notionals still open (size x mark after a touch)
         int256 fundingSnapshot; // slot 2
+        uint128 warming; // slot 3: the part of positive pnl still warming up (<= max(pnl, 0))
+        uint64 warmStart; // it vests linearly from warmStart to warmEnd
+        uint64 warmEnd;
     }
 
-    /// @dev The market's totals (3 slots), all WAD.
+    /// @dev The market's totals (4 slots), all WAD.
     struct Totals {
         uint128 vault; // slot 0: tokens held
         uint128 capitalTotal; // sum of capital (senior)
@@ -62,6 +73,15 @@ contract PerpMarket is IPerpMarket {
         uint128 pnlPosTotal; // sum of positive pnl (junior)
         uint128 longs; // slot 2: open interest per side
         uint128 shorts;
+        uint128 warmingTotal; // slot 3: sum of warming (as of each account's last touch)
+        uint128 badDebt; // cumulative loss beyond the insurance fund, socialised through h
+    }
+
+    /// @dev Which equity a margin check counts (DESIGN section 6).
+    enum Equity {
+        Maintenance, // capital + PnL, no haircut
+        Risk, // capital + positive PnL at g (warming included) + losses
+        Withdrawal // capital + matured PnL at h + losses
     }
 
     /// @dev Read once per call: index from the oracle, mark and funding index from FundingRate; the
@@ -128,7 +148,8 @@ contract PerpMarket is IPerpMarket {
         a.capital = (a.capital + wad).toUint128();
         _totals.capitalTotal = (_totals.capitalTotal + wad).toUint128();
         _totals.vault = (_totals.vault + wad).toUint128();
-        // only an account in debt has a loss to settle (any other loss was paid from capital)
+        // Only an account in debt has a loss to settle (any other loss was paid from capital). A
+        // deposit reads no price, so repaying works with every oracle down: it is no mark-to-market.
         if (a.pnl < 0) {
             Account memory m = _loadAccount(account, 1);
             Totals memory g = _loadTotals(1);
@@ -147,31 +168,31 @@ contract PerpMarket is IPerpMarket {
         // A flat account needs no price: it can always leave, oracle up or down.
         if (open && paused) revert MarketPaused(marketId);
 
-        Prices memory pr;
-        uint256 words = 1; // of the totals; a flat account without profit to realise needs one
-        Totals memory g;
-        if (open) {
-            (a.fundingSnapshot, words) = (_loadAccountSnapshot(account), 2);
-            g = _loadTotals(words);
-            pr = _accruePrices();
-            _settleFunding(account, a, g, pr.cumulative);
-            _settleLoss(a, g);
-        } else {
-            g = _loadTotals(words);
-        }
-
         uint256 wad = amount * collateralScale;
-        if (wad > a.capital && a.pnl > 0) {
-            if (words == 1) (g, words) = (_loadTotals(2), 2);
-            _realizeProfit(account, a, g, wad - a.capital);
+        uint256 mark;
+        // words of the account and the totals: a flat account paying out capital only needs one
+        uint256 words = 1;
+        Totals memory g;
+        if (open || (wad > a.capital && a.pnl > 0)) {
+            (a, g, words) = (_loadAccount(account, ALL), _loadTotals(ALL), ALL);
+            if (open) {
+                Prices memory pr = _accruePrices();
+                mark = pr.mark;
+                _touch(account, a, g, pr.mark, pr.cumulative);
+            } else {
+                _mature(a, g);
+            }
+            if (wad > a.capital && a.pnl > 0) _realizeProfit(account, a, g, wad - a.capital);
+        } else {
+            g = _loadTotals(1);
         }
         if (wad > a.capital) revert InsufficientCapital(account, wad, a.capital);
         a.capital -= uint128(wad);
         g.capitalTotal -= uint128(wad);
         g.vault -= uint128(wad);
 
-        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, true);
-        _storeAccount(account, a, open ? ALL : 1);
+        if (open) _requireMargin(account, a, g, mark, _params.initialMarginRatio, Equity.Withdrawal);
+        _storeAccount(account, a, words);
         _storeTotals(g, words);
         emit Events.Withdraw(account, to, amount, wad);
         collateral.safeTransfer(to, amount);
@@ -210,8 +231,8 @@ contract PerpMarket is IPerpMarket {
         bool takerUp = _applySide(t, takerAccount, false, taker, pr, p, g);
         _checkOpenInterest(g, longsBefore, shortsBefore, p.maxOpenInterest);
         if (takerAccount == makerAccount) maker = taker; // a self-trade: the maker's copy predates the taker's side
-        _requireMargin(makerAccount, maker, g, pr.mark, makerUp ? p.initialMarginRatio : p.maintenanceMarginRatio, makerUp);
-        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio, takerUp);
+        _requireTradeMargin(makerAccount, maker, g, pr.mark, p, makerUp);
+        _requireTradeMargin(takerAccount, taker, g, pr.mark, p, takerUp);
     }
 
     /// @inheritdoc IPerpMarket
@@ -249,17 +270,16 @@ contract PerpMarket is IPerpMarket {
         if (a.size == 0) {
             if (a.pnl >= 0) return; // flat and owing nothing: free to leave, oracles up or down
             // flat in debt: what collateral is left must still back the debt (needs no market price)
-            _requireMargin(account, a, _loadTotals(2), 0, 0, true);
+            _requireMargin(account, a, _loadTotals(ALL), 0, 0, Equity.Withdrawal);
             return;
         }
         if (paused) revert MarketPaused(marketId);
         Prices memory pr = _accruePrices();
-        Totals memory g = _loadTotals(2);
-        _settleFunding(account, a, g, pr.cumulative);
-        _settleLoss(a, g);
-        _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, true);
+        Totals memory g = _loadTotals(ALL);
+        _touch(account, a, g, pr.mark, pr.cumulative);
+        _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, Equity.Withdrawal);
         _storeAccount(account, a, ALL);
-        _storeTotals(g, 2);
+        _storeTotals(g, ALL);
     }
 
     // ================================================================== permissionless
@@ -276,9 +296,8 @@ contract PerpMarket is IPerpMarket {
         Prices memory pr = _accruePrices();
         Totals memory g = _loadTotals(ALL);
         MarketParams memory p = _loadParams();
-        _settleFunding(account, a, g, pr.cumulative);
-        _settleLoss(a, g);
-        int256 value = _value(a, pr.mark, _haircut(g)) + _collateralValueOf(account);
+        _touch(account, a, g, pr.mark, pr.cumulative);
+        int256 value = _equity(a, pr.mark, g, Equity.Maintenance) + _collateralValueOf(account);
         uint256 maintenance = _notional(size, pr.mark).mulWadUp(p.maintenanceMarginRatio);
         if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
 
@@ -286,9 +305,9 @@ contract PerpMarket is IPerpMarket {
         uint256 fee = _liquidationFee(amount, size, value, pr.mark, p.liquidationFee);
         int256 delta = size > 0 ? -int256(amount) : int256(amount);
         // the liquidated side only loses risk (amount <= |size|): no reduce-only or pause check applies
-        _trade(account, a, g, delta, pr.mark, 0, pr.cumulative, p.minPositionSize);
+        _trade(account, a, g, delta, pr.mark, 0, pr, p.minPositionSize);
         Account memory l = _loadAccount(msg.sender, ALL);
-        bool liquidatorUp = _applyTradeUnpaused(msg.sender, l, g, -delta, pr.mark, pr.cumulative, p.minPositionSize);
+        bool liquidatorUp = _applyTradeUnpaused(msg.sender, l, g, -delta, pr, p.minPositionSize);
 
         uint256 reward;
         // The fee is charged only as far as capital and positive PnL cover it after the takeover. A
@@ -306,10 +325,10 @@ contract PerpMarket is IPerpMarket {
         // debt that collateral still backs waits for `liquidateCollateral`; the rest is bad debt now
         if (a.size == 0 && a.pnl < 0 && !_holdsCollateral(account)) _absorbBadDebt(account, a, g);
 
-        // health check (the liquidated account needs none: it only lost risk)
-        _requireMargin(
-            msg.sender, l, g, pr.mark, liquidatorUp ? p.initialMarginRatio : p.maintenanceMarginRatio, liquidatorUp
-        );
+        // health check: a partial liquidation leaves the account at or above maintenance (the fee
+        // cap keeps its margin ratio from falling; the amount must restore it), else it closes it
+        if (a.size != 0) _requireHealthyAfterPartial(account, a, g, pr.mark, p.maintenanceMarginRatio);
+        _requireTradeMargin(msg.sender, l, g, pr.mark, p, liquidatorUp);
 
         _storeAccount(account, a, ALL);
         _storeAccount(msg.sender, l, ALL);
@@ -329,19 +348,18 @@ contract PerpMarket is IPerpMarket {
         Account memory l = _loadAccount(msg.sender, ALL);
 
         // accrue (a flat account in debt needs no market price: its liquidation never waits for one)
-        Totals memory g = _loadTotals(2);
+        Totals memory g = _loadTotals(ALL);
         uint256 mark;
         if (a.size != 0 || l.size != 0) {
             Prices memory pr = _accruePrices();
             mark = pr.mark;
-            _settleFunding(account, a, g, pr.cumulative);
-            _settleFunding(msg.sender, l, g, pr.cumulative);
-            _settleLoss(l, g);
+            _touch(account, a, g, pr.mark, pr.cumulative);
+            _touch(msg.sender, l, g, pr.mark, pr.cumulative);
         }
         _settleLoss(a, g);
         if (a.pnl >= 0) revert NoDebt(account);
         if (a.size != 0) {
-            int256 value = _value(a, mark, _haircut(g)) + _collateralValueOf(account);
+            int256 value = _equity(a, mark, g, Equity.Maintenance) + _collateralValueOf(account);
             uint256 maintenance = _notional(a.size, mark).mulWadUp(_params.maintenanceMarginRatio);
             if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
         }
@@ -357,11 +375,11 @@ contract PerpMarket is IPerpMarket {
         if (a.size == 0 && a.pnl < 0 && !left) _absorbBadDebt(account, a, g);
 
         // health check: the liquidator paid from capital, like a withdrawal
-        if (l.size != 0) _requireMargin(msg.sender, l, g, mark, _params.initialMarginRatio, true);
+        if (l.size != 0) _requireMargin(msg.sender, l, g, mark, _params.initialMarginRatio, Equity.Withdrawal);
 
         _storeAccount(account, a, ALL);
         _storeAccount(msg.sender, l, ALL);
-        _storeTotals(g, 2);
+        _storeTotals(g, ALL);
         emit Events.DebtRepaid(account, msg.sender, repaid, a.pnl);
     }
 
@@ -369,11 +387,26 @@ contract PerpMarket is IPerpMarket {
     function settleFunding(address account) external {
         Account memory a = _loadAccount(account, ALL);
         Prices memory pr = _accruePrices();
-        Totals memory g = _loadTotals(2);
-        _settleFunding(account, a, g, pr.cumulative);
-        _settleLoss(a, g);
+        Totals memory g = _loadTotals(ALL);
+        _touch(account, a, g, pr.mark, pr.cumulative);
         _storeAccount(account, a, ALL);
-        _storeTotals(g, 2);
+        _storeTotals(g, ALL);
+    }
+
+    /// @inheritdoc IPerpMarket
+    function touch(address[] calldata accounts) external returns (uint256 touched) {
+        Prices memory pr = _accruePrices();
+        Totals memory g = _loadTotals(ALL);
+        Account memory a;
+        for (uint256 i; i < accounts.length; ++i) {
+            address account = accounts[i];
+            _loadInto(a, account, ALL);
+            if (a.size == 0 && a.warming == 0) continue; // flat, nothing warming (or unknown): skipped
+            _touch(account, a, g, pr.mark, pr.cumulative);
+            _storeAccount(account, a, ALL);
+            ++touched;
+        }
+        _storeTotals(g, ALL);
     }
 
     // ================================================================== views
@@ -416,12 +449,11 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function accountValue(address account) public view returns (int256) {
-        Account memory a = _loadAccount(account, ALL);
-        Totals memory g = _loadTotals(2);
+        Account memory a = _loadAccount(account, 3);
         int256 collateralValue = _collateralValueOf(account);
-        if (a.size == 0) return int256(uint256(a.capital)) + _effective(a.pnl, _haircut(g)) + collateralValue;
+        if (a.size == 0) return int256(uint256(a.capital)) + a.pnl + collateralValue;
         (uint256 mark, int256 cumulative) = _viewPrices();
-        return _valueWithPending(a, mark, cumulative, _haircut(g)) + collateralValue;
+        return _valueWithPending(a, mark, cumulative) + collateralValue;
     }
 
     /// @inheritdoc IPerpMarket
@@ -432,15 +464,38 @@ contract PerpMarket is IPerpMarket {
         returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance)
     {
         (uint256 mark, int256 cumulative) = _viewPrices();
-        uint256 h = _haircut(_loadTotals(2));
         uint256 mmr = _params.maintenanceMarginRatio;
         uint256 n = accounts.length;
         (sizes, values, maintenance) = (new int256[](n), new int256[](n), new uint256[](n));
         for (uint256 i; i < n; ++i) {
-            Account memory a = _loadAccount(accounts[i], ALL);
+            Account memory a = _loadAccount(accounts[i], 3);
             sizes[i] = a.size;
-            values[i] = _valueWithPending(a, mark, cumulative, h) + _collateralValueOf(accounts[i]);
+            values[i] = _valueWithPending(a, mark, cumulative) + _collateralValueOf(accounts[i]);
             maintenance[i] = a.size == 0 ? 0 : _notional(a.size, mark).mulWadUp(mmr);
+        }
+    }
+
+    /// @inheritdoc IPerpMarket
+    function candidatesOf(address[] calldata accounts)
+        external
+        view
+        returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance, int256[] memory unsettled)
+    {
+        (uint256 mark, int256 cumulative) = _viewPrices();
+        uint256 mmr = _params.maintenanceMarginRatio;
+        uint256 n = accounts.length;
+        (sizes, values, maintenance, unsettled) = (new int256[](n), new int256[](n), new uint256[](n), new int256[](n));
+        for (uint256 i; i < n; ++i) {
+            Account memory a = _loadAccount(accounts[i], 3);
+            sizes[i] = a.size;
+            if (a.size == 0) {
+                values[i] = int256(uint256(a.capital)) + a.pnl + _collateralValueOf(accounts[i]);
+                continue;
+            }
+            int256 value = _valueWithPending(a, mark, cumulative);
+            unsettled[i] = value - int256(uint256(a.capital)) - a.pnl;
+            values[i] = value + _collateralValueOf(accounts[i]);
+            maintenance[i] = _notional(a.size, mark).mulWadUp(mmr);
         }
     }
 
@@ -472,7 +527,39 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function haircut() external view returns (uint256) {
-        return _haircut(_loadTotals(2));
+        return _haircut(_loadTotals(ALL));
+    }
+
+    /// @inheritdoc IPerpMarket
+    function coverage() external view returns (uint256) {
+        return _coverage(_loadTotals(2));
+    }
+
+    /// @inheritdoc IPerpMarket
+    function warmupPeriod() external view returns (uint256) {
+        return _params.warmupPeriod;
+    }
+
+    /// @inheritdoc IPerpMarket
+    function pnlWarmingOf(address account) public view returns (uint256) {
+        Account memory a = _loadAccount(account, ALL);
+        return a.warming - _vested(a);
+    }
+
+    /// @inheritdoc IPerpMarket
+    function pnlMaturedOf(address account) external view returns (int256) {
+        int256 pnl = _accounts[account].pnl;
+        return pnl > 0 ? pnl - int256(pnlWarmingOf(account)) : pnl;
+    }
+
+    /// @inheritdoc IPerpMarket
+    function pnlWarmingTotal() external view returns (uint256) {
+        return _totals.warmingTotal;
+    }
+
+    /// @inheritdoc IPerpMarket
+    function badDebt() external view returns (uint256) {
+        return _totals.badDebt;
     }
 
     /// @inheritdoc IPerpMarket
@@ -503,11 +590,13 @@ contract PerpMarket is IPerpMarket {
                 mstore(add(a, 0x60), signextend(15, shr(128, w))) // openNotional
             }
             if gt(words, 2) { mstore(add(a, 0x80), sload(add(slot, 2))) } // fundingSnapshot
+            if gt(words, 3) {
+                w := sload(add(slot, 3))
+                mstore(add(a, 0xa0), and(w, 0xffffffffffffffffffffffffffffffff)) // warming
+                mstore(add(a, 0xc0), and(shr(128, w), 0xffffffffffffffff)) // warmStart
+                mstore(add(a, 0xe0), shr(192, w)) // warmEnd
+            }
         }
-    }
-
-    function _loadAccountSnapshot(address account) private view returns (int256) {
-        return _accounts[account].fundingSnapshot;
     }
 
     /// @dev Writes the first `words` storage words of `account` from `a`.
@@ -519,10 +608,16 @@ contract PerpMarket is IPerpMarket {
             sstore(slot, or(and(mload(a), mask), shl(128, mload(add(a, 0x20)))))
             if gt(words, 1) { sstore(add(slot, 1), or(and(mload(add(a, 0x40)), mask), shl(128, mload(add(a, 0x60))))) }
             if gt(words, 2) { sstore(add(slot, 2), mload(add(a, 0x80))) }
+            if gt(words, 3) {
+                sstore(
+                    add(slot, 3),
+                    or(or(and(mload(add(a, 0xa0)), mask), shl(128, and(mload(add(a, 0xc0)), 0xffffffffffffffff))), shl(192, mload(add(a, 0xe0))))
+                )
+            }
         }
     }
 
-    /// @dev `_params` in three reads (seven uint64 in words 0-1, two uint128 in word 2), where a
+    /// @dev `_params` in three reads (eight uint64 in words 0-1, two uint128 in word 2), where a
     ///      struct copy reads each field.
     function _loadParams() private view returns (MarketParams memory p) {
         assembly ("memory-safe") {
@@ -537,9 +632,10 @@ contract PerpMarket is IPerpMarket {
             mstore(add(p, 0x80), and(w, m64)) // makerFee
             mstore(add(p, 0xa0), and(shr(64, w), m64)) // takerFee
             mstore(add(p, 0xc0), and(shr(128, w), m64)) // priceBand
+            mstore(add(p, 0xe0), shr(192, w)) // warmupPeriod
             w := sload(add(slot, 2))
-            mstore(add(p, 0xe0), and(w, 0xffffffffffffffffffffffffffffffff)) // maxOpenInterest
-            mstore(add(p, 0x100), shr(128, w)) // minPositionSize
+            mstore(add(p, 0x100), and(w, 0xffffffffffffffffffffffffffffffff)) // maxOpenInterest
+            mstore(add(p, 0x120), shr(128, w)) // minPositionSize
         }
     }
 
@@ -593,7 +689,7 @@ contract PerpMarket is IPerpMarket {
             }
         }
         if (riskIncreasing && pr.paused) revert MarketPaused(marketId);
-        _trade(account, a, g, delta, t.price, isMaker ? p.makerFee : p.takerFee, pr.cumulative, p.minPositionSize);
+        _trade(account, a, g, delta, t.price, isMaker ? p.makerFee : p.takerFee, pr, p.minPositionSize);
         _storeAccount(account, a, ALL);
     }
 
@@ -603,13 +699,12 @@ contract PerpMarket is IPerpMarket {
         Account memory a,
         Totals memory g,
         int256 delta,
-        uint256 price,
-        int256 cumulative,
+        Prices memory pr,
         uint256 minPositionSize
     ) private returns (bool riskIncreasing) {
         int256 oldSize = a.size;
         riskIncreasing = _increasesRisk(oldSize, oldSize + delta);
-        _trade(account, a, g, delta, price, 0, cumulative, minPositionSize);
+        _trade(account, a, g, delta, pr.mark, 0, pr, minPositionSize);
     }
 
     /// @dev |size| grows, or the sign flips (a close to zero is no flip).
@@ -617,6 +712,7 @@ contract PerpMarket is IPerpMarket {
         return newSize.abs() > oldSize.abs() || (newSize != 0 && (oldSize ^ newSize) < 0);
     }
 
+    /// @dev Touch (funding, mark to market, loss, maturity), then the position change at `price`.
     function _trade(
         address account,
         Account memory a,
@@ -624,10 +720,10 @@ contract PerpMarket is IPerpMarket {
         int256 delta,
         uint256 price,
         uint256 feeRate,
-        int256 cumulative,
+        Prices memory pr,
         uint256 minPositionSize
     ) private {
-        _settleFunding(account, a, g, cumulative);
+        _touch(account, a, g, pr.mark, pr.cumulative);
         int256 oldSize = a.size;
         int256 newSize = oldSize + delta;
         if (newSize != 0 && newSize.abs() < minPositionSize) {
@@ -691,6 +787,32 @@ contract PerpMarket is IPerpMarket {
 
     // ================================================================== internals: accounting
 
+    /// @dev A touch: profit vested since the last one matures, funding is settled, the position is
+    ///      marked to market and a loss is paid from capital. Idempotent within a block.
+    function _touch(address account, Account memory a, Totals memory g, uint256 mark, int256 cumulative) private {
+        _mature(a, g);
+        _settleFunding(account, a, g, cumulative);
+        _markToMarket(account, a, g, mark);
+        _settleLoss(a, g);
+    }
+
+    /// @dev Realises the unrealised PnL at `mark` (`size x mark` floored minus the entry) and moves
+    ///      the entry to `size x mark` floored: the account's value is unchanged to the wei, so a
+    ///      repeated touch moves nothing. Open interest, funding and size are untouched.
+    function _markToMarket(address account, Account memory a, Totals memory g, uint256 mark) private {
+        int256 size = a.size;
+        if (size == 0) return;
+        int256 atMark = size.mulDivFloor(int256(mark), WAD_I);
+        int256 realized;
+        unchecked {
+            realized = atMark - a.openNotional; // |atMark| < 2^196, |openNotional| < 2^127
+        }
+        if (realized == 0) return;
+        a.openNotional = atMark.toInt128();
+        _setPnl(a, g, a.pnl + realized);
+        emit Events.MarkedToMarket(account, realized, mark);
+    }
+
     /// @dev Pays `size x (index_now - snapshot)`: rounded up when the account pays, down (toward zero)
     ///      when it receives, so the rounding dust stays in the market.
     function _settleFunding(address account, Account memory a, Totals memory g, int256 cumulative) private {
@@ -721,28 +843,50 @@ contract PerpMarket is IPerpMarket {
         g.capitalTotal -= uint128(take);
     }
 
-    /// @dev Turns just enough positive PnL into capital at the haircut to cover `needed`: the PnL
-    ///      given up is rounded up, the rest stays junior PnL (it may be worth more once losers
-    ///      realise). Order-independent: a claimant at `h` leaves `h` unchanged for the others.
+    /// @dev The warming profit vested by now: linear from `warmStart` to `warmEnd`, rounded down
+    ///      (against the account).
+    function _vested(Account memory a) private view returns (uint256) {
+        uint256 warming = a.warming;
+        if (warming == 0) return 0;
+        uint256 end = a.warmEnd;
+        if (block.timestamp >= end) return warming;
+        uint256 start = a.warmStart;
+        return warming.mulDivDown(block.timestamp - start, end - start); // start <= now < end
+    }
+
+    /// @dev Moves the vested part of the warming profit to matured (the global warming total too).
+    function _mature(Account memory a, Totals memory g) private view {
+        if (a.warming == 0) return;
+        uint256 vested = _vested(a);
+        a.warmStart = uint64(block.timestamp);
+        if (vested == 0) return;
+        a.warming -= uint128(vested);
+        g.warmingTotal -= uint128(vested);
+    }
+
+    /// @dev Turns just enough matured PnL into capital at the haircut `h` to cover `needed`: the PnL
+    ///      given up is rounded up, the rest stays junior PnL. Warming profit is never converted.
+    ///      Order-independent: a claimant at `h` leaves `h` unchanged for the others.
     function _realizeProfit(address account, Account memory a, Totals memory g, uint256 needed) private {
+        uint256 matured = uint256(int256(a.pnl)) - a.warming;
+        if (matured == 0) return;
         uint256 h = _haircut(g);
         if (h == 0) return;
-        uint256 pnl = uint256(int256(a.pnl));
         uint256 burned = needed.mulDivUp(WAD, h);
         uint256 credit = needed;
-        if (burned >= pnl) (burned, credit) = (pnl, pnl.mulWadDown(h));
-        _setPnl(a, g, int256(pnl - burned));
+        if (burned >= matured) (burned, credit) = (matured, matured.mulWadDown(h));
+        _setPnl(a, g, a.pnl - int256(burned));
         a.capital = (a.capital + credit).toUint128();
         g.capitalTotal = (g.capitalTotal + credit).toUint128();
         emit Events.ProfitRealized(account, burned, credit, h);
     }
 
     /// @dev Collects `fee`: from capital first (senior value to the senior insurance fund), then
-    ///      from positive PnL, which is junior and so counts only at the haircut; what neither
+    ///      from positive PnL, which is junior and so counts only at the coverage `g`; what neither
     ///      covers becomes debt. Returns the backed amount the fund (and a liquidator) may credit,
     ///      so a fee never makes senior claims exceed the vault.
-    function _collectFee(Account memory a, Totals memory g, uint256 fee) private pure returns (uint256 collected) {
-        uint256 h = _haircut(g);
+    function _collectFee(Account memory a, Totals memory g, uint256 fee) private view returns (uint256 collected) {
+        uint256 coverage = _coverage(g);
         collected = fee.min(a.capital);
         if (collected != 0) {
             a.capital -= uint128(collected);
@@ -751,25 +895,42 @@ contract PerpMarket is IPerpMarket {
         uint256 rest = fee - collected;
         if (rest == 0) return collected;
         int256 pnl = a.pnl;
-        if (pnl > 0) collected += rest.min(uint256(pnl)).mulWadDown(h);
+        if (pnl > 0) collected += rest.min(uint256(pnl)).mulWadDown(coverage);
         _setPnl(a, g, pnl - int256(rest));
     }
 
     /// @dev Negative PnL left on a closed account: the insurance fund pays what it can; the rest is
-    ///      written off, which leaves the residual short of `pnlPosTotal` and lowers the haircut.
+    ///      bad debt, written off: the residual stays short of the winners' PnL and `h` falls.
     function _absorbBadDebt(address account, Account memory a, Totals memory g) private {
         uint256 debt = uint256(-int256(a.pnl));
         uint256 covered = debt.min(g.insurance);
         g.insurance -= uint128(covered);
+        g.badDebt = (g.badDebt + debt - covered).toUint128();
         _setPnl(a, g, 0);
         emit Events.BadDebt(account, debt, covered, debt - covered);
     }
 
-    function _setPnl(Account memory a, Totals memory g, int256 newPnl) private pure {
+    /// @dev Sets the pnl and keeps the totals: fresh profit (a rise of the positive part) warms up,
+    ///      restarting the linear vesting of what is still warming, never ending earlier than it
+    ///      was promised; a fall of the positive part takes matured profit first.
+    function _setPnl(Account memory a, Totals memory g, int256 newPnl) private view {
         int256 oldPnl = a.pnl;
-        if (oldPnl > 0) g.pnlPosTotal -= uint128(uint256(oldPnl));
-        if (newPnl > 0) g.pnlPosTotal = (g.pnlPosTotal + uint256(newPnl)).toUint128();
+        uint256 oldPos = oldPnl > 0 ? uint256(oldPnl) : 0;
+        uint256 newPos = newPnl > 0 ? uint256(newPnl) : 0;
         a.pnl = newPnl.toInt128();
+        if (newPos == oldPos) return;
+        g.pnlPosTotal = (g.pnlPosTotal + newPos - oldPos).toUint128();
+        if (newPos > oldPos) {
+            uint256 fresh = newPos - oldPos;
+            uint256 end = block.timestamp + _params.warmupPeriod;
+            if (a.warming == 0 || end > a.warmEnd) a.warmEnd = uint64(end);
+            a.warmStart = uint64(block.timestamp);
+            a.warming = uint128(a.warming + fresh); // <= newPos < 2^127
+            g.warmingTotal = (g.warmingTotal + fresh).toUint128();
+        } else if (a.warming > newPos) {
+            g.warmingTotal -= uint128(a.warming - newPos);
+            a.warming = uint128(newPos);
+        }
     }
 
     /// @dev The fee on liquidated notional, capped at the liquidated share of the account's value so
@@ -784,16 +945,40 @@ contract PerpMarket is IPerpMarket {
         if (fee > cap) fee = cap;
     }
 
-    /// @dev `ratio` is the initial margin ratio after a risk-increasing change or a withdrawal
-    ///      (`newRisk`), else maintenance. The collateral pool is asked only when the settlement-token
-    ///      value alone falls short, so an account (or a market) without collateral pays nothing for it.
-    function _requireMargin(address account, Account memory a, Totals memory g, uint256 mark, uint256 ratio, bool newRisk)
+    /// @dev A partial liquidation leaves the account at or above maintenance (with its collateral).
+    function _requireHealthyAfterPartial(address account, Account memory a, Totals memory g, uint256 mark, uint256 mmr)
+        private
+        view
+    {
+        int256 value = _equity(a, mark, g, Equity.Maintenance) + _collateralValueOf(account);
+        uint256 maintenance = _notional(a.size, mark).mulWadUp(mmr);
+        if (value < int256(maintenance)) revert PartialLiquidationUnhealthy(account, value, maintenance);
+    }
+
+    /// @dev After a fill: initial margin (risk-increasing equity) when it increased risk, else
+    ///      maintenance (maintenance equity).
+    function _requireTradeMargin(
+        address account,
+        Account memory a,
+        Totals memory g,
+        uint256 mark,
+        MarketParams memory p,
+        bool up
+    ) private view {
+        if (up) _requireMargin(account, a, g, mark, p.initialMarginRatio, Equity.Risk);
+        else _requireMargin(account, a, g, mark, p.maintenanceMarginRatio, Equity.Maintenance);
+    }
+
+    /// @dev `ratio` of the notional at mark, against the `kind` of equity. The collateral pool is
+    ///      asked only when the settlement-token value alone falls short, so an account (or a
+    ///      market) without collateral pays nothing for it.
+    function _requireMargin(address account, Account memory a, Totals memory g, uint256 mark, uint256 ratio, Equity kind)
         private
         view
     {
         int256 size = a.size;
         uint256 required = size == 0 ? 0 : _notional(size, mark).mulWadUp(ratio);
-        int256 value = _value(a, mark, _haircut(g));
+        int256 value = _equity(a, mark, g, kind);
         if (value >= int256(required)) return;
         ICollateralPool pool = collateralPool;
         if (address(pool) == address(0)) revert InsufficientMargin(account, value, required);
@@ -802,7 +987,7 @@ contract PerpMarket is IPerpMarket {
         if (value >= int256(required)) return;
         // a failed collateral oracle counts that collateral at zero for new risk, but never blocks a
         // change that only lowers risk (closing): nobody could price what the check would need
-        if (!allPriced && !newRisk) return;
+        if (!allPriced && kind == Equity.Maintenance) return;
         revert InsufficientMargin(account, value, required);
     }
 
@@ -830,22 +1015,27 @@ contract PerpMarket is IPerpMarket {
         return (fundingRate.markPrice(marketId), fundingRate.fundingIndex(marketId));
     }
 
-    /// @dev Account value with funding already settled: capital + haircut(pnl + unrealised).
-    function _value(Account memory a, uint256 mark, uint256 h) private pure returns (int256) {
+    /// @dev The account's equity of `kind` with funding settled (DESIGN section 6):
+    ///      maintenance = capital + pnl + unrealised; risk = capital + (pnl + unrealised) with a
+    ///      positive sum at the coverage g; withdrawal = capital + matured pnl at the haircut h (a
+    ///      loss in full) + unrealised. Right after a touch the unrealised PnL is zero.
+    function _equity(Account memory a, uint256 mark, Totals memory g, Equity kind) private view returns (int256) {
+        int256 capital = int256(uint256(a.capital));
         // |unrealised| < 2^197 (see `_unrealized`), |pnl| < 2^127, capital < 2^128: no sum wraps
         unchecked {
-            return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark), h);
+            int256 pnl = a.pnl + _unrealized(a, mark);
+            if (kind == Equity.Maintenance) return capital + pnl;
+            if (kind == Equity.Risk) return capital + _effective(pnl, _coverage(g));
+            int256 matured = a.pnl - int256(uint256(a.warming)); // warming <= max(pnl, 0)
+            return capital + _effective(matured, _haircut(g)) + _unrealized(a, mark);
         }
     }
 
-    /// @dev Account value with funding not yet settled: the pending payment rounds like a settled one.
-    function _valueWithPending(Account memory a, uint256 mark, int256 cumulative, uint256 h)
-        private
-        pure
-        returns (int256)
-    {
+    /// @dev Maintenance equity with funding not yet settled: the pending payment rounds like a
+    ///      settled one.
+    function _valueWithPending(Account memory a, uint256 mark, int256 cumulative) private pure returns (int256) {
         int256 pending = int256(a.size).mulDivCeil(cumulative - a.fundingSnapshot, INDEX_SCALE);
-        return int256(uint256(a.capital)) + _effective(a.pnl + _unrealized(a, mark) - pending, h);
+        return int256(uint256(a.capital)) + a.pnl + _unrealized(a, mark) - pending;
     }
 
     /// @dev Unrealised PnL at `mark`, floored.
@@ -856,24 +1046,37 @@ contract PerpMarket is IPerpMarket {
         }
     }
 
-    /// @dev Positive PnL counts at the haircut (rounded down); losses count in full.
-    function _effective(int256 pnl, uint256 h) private pure returns (int256) {
-        return pnl > 0 ? int256(uint256(pnl).mulWadDown(h)) : pnl;
+    /// @dev Positive PnL counts at the ratio (rounded down); losses count in full.
+    function _effective(int256 pnl, uint256 ratio) private pure returns (int256) {
+        return pnl > 0 ? int256(uint256(pnl).mulWadDown(ratio)) : pnl;
     }
 
     function _notional(int256 size, uint256 mark) private pure returns (uint256) {
         return size.abs().mulWadUp(mark);
     }
 
+    /// @dev `h = min(residual, matured) / matured`, matured = pnlPosTotal - warmingTotal: what
+    ///      withdrawals and conversions get of matured profit.
     function _haircut(Totals memory g) private pure returns (uint256) {
-        uint256 positive = g.pnlPosTotal;
-        if (positive == 0) return WAD;
+        return _ratio(g, g.pnlPosTotal - g.warmingTotal);
+    }
+
+    /// @dev `g = min(residual, pnlPosTotal) / pnlPosTotal`: what risk-increasing checks and fees
+    ///      count of positive PnL, warming included.
+    function _coverage(Totals memory g) private pure returns (uint256) {
+        return _ratio(g, g.pnlPosTotal);
+    }
+
+    /// @dev `min(residual, claims) / claims` rounded down (WAD without claims), `residual = vault -
+    ///      capitalTotal - insurance` floored at 0.
+    function _ratio(Totals memory g, uint256 claims) private pure returns (uint256) {
+        if (claims == 0) return WAD;
         uint256 senior;
         uint256 residual;
         unchecked {
             senior = uint256(g.capitalTotal) + g.insurance; // two uint128: cannot wrap
             residual = g.vault > senior ? g.vault - senior : 0;
         }
-        return residual >= positive ? WAD : residual.divWadDown(positive);
+        return residual >= claims ? WAD : residual.divWadDown(claims);
     }
 }

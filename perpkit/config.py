@@ -35,10 +35,13 @@ PARAM_ORDER = [
     "maker_fee",
     "taker_fee",
     "price_band",
+    "warmup_period",
     "max_open_interest",
     "min_position_size",
 ]
 FUNDING_ORDER = ["interest_rate", "premium_clamp", "rate_cap"]
+SECONDS_PARAMS = {"warmup_period"}  # whole seconds, not WAD
+WARMUP_BOUNDS = (60, 86_400)  # ParamsLib.MIN_WARMUP_PERIOD, MAX_WARMUP_PERIOD
 
 # ParamsLib.validate(CollateralParams), in WAD; the checks run in its order (discount, weight, cap).
 MIN_LIQUIDATION_DISCOUNT = WAD // 100
@@ -141,7 +144,7 @@ def load(path: str | Path) -> Config:
     markets = {}
     for name, m in (raw.get("markets") or {}).items():
         try:
-            params = {k: wad(v) for k, v in m["params"].items()}
+            params = {k: int(v) if k in SECONDS_PARAMS else wad(v) for k, v in m["params"].items()}
             funding = {k: wad(v) for k, v in m["funding"].items()}
             markets[name] = MarketConfig(
                 name, m["collateral"], int(m["heartbeat"]), Decimal(str(m.get("local_price", 0))), params, funding,
@@ -239,6 +242,9 @@ def validate(config: Config) -> None:
             raise ConfigError(f"market {m.name}: maintenance_margin_ratio must be in [0.001, initial_margin_ratio)")
         if not 0 < m.params["min_position_size"] <= m.params["max_open_interest"]:
             raise ConfigError(f"market {m.name}: need 0 < min_position_size <= max_open_interest")
+        lo, hi = WARMUP_BOUNDS
+        if not lo <= m.params["warmup_period"] <= hi:
+            raise ConfigError(f"market {m.name}: warmup_period {m.params['warmup_period']} s outside [{lo}, {hi}]")
         if m.funding["rate_cap"] < m.funding["interest_rate"]:
             raise ConfigError(f"market {m.name}: rate_cap below interest_rate")
         tokens = [c.token for c in m.collaterals]

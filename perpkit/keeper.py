@@ -1,8 +1,10 @@
 """The keeper: cranks funding when a market's interval has passed, finds unhealthy accounts from
-the chain's events and liquidates them, buys the collateral of accounts left in debt (multi-
-collateral markets), and (on local chains) can drive the mock feeds.
+the chain's events and liquidates them, sweeps (touches) every account with a loss so that the
+losers' payments back the winners' profit before it matures (the sound haircut), buys the
+collateral of accounts left in debt (multi-collateral markets), and (on local chains) can drive
+the mock feeds.
 
-Decisions are plain functions (`crank_due`, `plan_liquidations`, `plan_debt_repayments`, `retry`)
+Decisions are plain functions (`crank_due`, `plan_crank`, `plan_debt_repayments`, `retry`)
 that tests call
 directly; `Keeper` wires them to ape contract objects. Nothing here holds state that the chain
 cannot give back: a restarted keeper rescans events from the deployment block.
@@ -18,7 +20,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 WAD = 10**18
-HEALTH_BATCH = 250  # accounts per healthOf eth_call
+HEALTH_BATCH = 250  # accounts per candidatesOf eth_call
+TOUCH_BATCH = 200  # accounts per touch transaction (~20k gas each: a few million gas a batch)
 
 
 # ====================================================================== decisions (pure)
@@ -44,6 +47,29 @@ def plan_liquidations(accounts: list[str], sizes: list[int], values: list[int], 
         if s != 0 and v < m
     ]
     return sorted(plan, key=lambda liq: -liq.shortfall)
+
+
+@dataclass(frozen=True)
+class CrankPlan:
+    """What one scan of a market found: whom to liquidate (worst shortfall first) and whom to touch
+    (largest loss first)."""
+
+    liquidations: list[Liquidation]
+    sweep: list[str]
+
+
+def plan_crank(accounts: list[str], sizes: list[int], values: list[int], maintenance: list[int],
+               unsettled: list[int]) -> CrankPlan:
+    """The crank candidates from `candidatesOf`: accounts below maintenance are liquidated; every
+    other open account whose touch would realise a loss (unrealised at mark less pending funding
+    below zero) is swept, largest loss first, so its payment is in the residual before any profit
+    matures."""
+    liquidations = plan_liquidations(accounts, sizes, values, maintenance)
+    doomed = {liq.account for liq in liquidations}
+    losers = sorted(
+        ((u, a) for a, s, u in zip(accounts, sizes, unsettled) if s != 0 and u < 0 and a not in doomed),
+    )
+    return CrankPlan(liquidations, [a for _, a in losers])
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,7 @@ class Stats:
     ticks: int = 0
     cranks: int = 0
     liquidations: int = 0
+    touched: int = 0
     debt_repayments: int = 0
     lost_races: int = 0
     skipped_stale: int = 0
@@ -231,7 +258,9 @@ class Keeper:
             self._record_quote(m)
         if crank_due(self._retry(lambda: self.funding.lastCrank(m.market_id)), now, self.crank_interval):
             self._crank(m)
-        self._liquidate_unhealthy(m)
+        plan = self.candidates(m)
+        self._liquidate_unhealthy(m, plan.liquidations)
+        self._sweep(m, plan.sweep)
         self._repay_debts(m)
 
     def _record_quote(self, m: MarketHandle) -> None:
@@ -272,20 +301,39 @@ class Keeper:
             f"mark={event.markPrice / WAD:.2f} gas={receipt.gas_used} tx={receipt.txn_hash}"
         )
 
-    def scan(self, m: MarketHandle) -> list[Liquidation]:
-        """Unhealthy accounts of a market: events for who, batched `healthOf` calls for how bad."""
+    def candidates(self, m: MarketHandle) -> CrankPlan:
+        """The crank candidates of a market: events for who, batched `candidatesOf` calls for how
+        unhealthy and how much a touch would realise (the keeper's own account included in the
+        sweep, never in its liquidations)."""
         head = self.chain.blocks.head.number
         self._retry(lambda: m.tracker.refresh(head))
-        accounts = sorted(m.tracker.accounts - {self.sender.address})
-        plan: list[Liquidation] = []
+        accounts = sorted(m.tracker.accounts)
+        columns: list[list] = [[], [], [], []]
         for start in range(0, len(accounts), HEALTH_BATCH):
             chunk = accounts[start : start + HEALTH_BATCH]
-            sizes, values, maintenance = self._retry(lambda c=chunk: m.market.healthOf(c))
-            plan += plan_liquidations(chunk, list(sizes), list(values), list(maintenance))
-        return sorted(plan, key=lambda liq: -liq.shortfall)
+            for column, values in zip(columns, self._retry(lambda c=chunk: m.market.candidatesOf(c))):
+                column.extend(values)
+        plan = plan_crank(accounts, *columns)
+        mine = self.sender.address
+        return CrankPlan([liq for liq in plan.liquidations if liq.account != mine], plan.sweep)
 
-    def _liquidate_unhealthy(self, m: MarketHandle) -> None:
-        for liq in self.scan(m):
+    def scan(self, m: MarketHandle) -> list[Liquidation]:
+        """Unhealthy accounts of a market, worst shortfall first."""
+        return self.candidates(m).liquidations
+
+    def _sweep(self, m: MarketHandle, accounts: list[str]) -> None:
+        """`touch` the losers in batches of TOUCH_BATCH: one line per batch."""
+        for start in range(0, len(accounts), TOUCH_BATCH):
+            batch = accounts[start : start + TOUCH_BATCH]
+            if not self._would_succeed(lambda b=batch: m.market.touch.call(b, sender=self.sender), f"touch {m.name}"):
+                return
+            receipt = self._retry(lambda b=batch: m.market.touch(b, sender=self.sender))
+            self.stats.touched += len(batch)
+            self.stats.record("touch", receipt.gas_used)
+            self.log(f"touch market={m.name} accounts={len(batch)} gas={receipt.gas_used} tx={receipt.txn_hash}")
+
+    def _liquidate_unhealthy(self, m: MarketHandle, plan: list[Liquidation] | None = None) -> None:
+        for liq in self.scan(m) if plan is None else plan:
             label = f"liquidate {m.name} {liq.account}"
             if not self._would_succeed(
                 lambda: m.market.liquidate.call(liq.account, liq.amount, sender=self.sender), label
@@ -377,7 +425,8 @@ class Keeper:
     def summary(self) -> str:
         s = self.stats
         return (
-            f"summary ticks={s.ticks} cranks={s.cranks} liquidations={s.liquidations} debt-repayments={s.debt_repayments} "
+            f"summary ticks={s.ticks} cranks={s.cranks} liquidations={s.liquidations} touched={s.touched} "
+            f"debt-repayments={s.debt_repayments} "
             f"skipped={s.lost_races} stale-skips={s.skipped_stale} rpc-errors={s.rpc_errors} gas={s.gas_used}"
         )
 

@@ -91,6 +91,12 @@ CollateralCapExceeded = _error("CollateralCapExceeded", "(token, newTotal, cap).
 InsufficientCollateral = _error("InsufficientCollateral", "(account, token, amount, balance).")
 NoDebt = _error("NoDebt", "(account): its pnl is not negative.")
 NothingToSeize = _error("NothingToSeize", "(account): no pool, or no priced collateral to sell.")
+PartialLiquidationUnhealthy = _error(
+    "PartialLiquidationUnhealthy", "(account, accountValue, maintenance): a partial liquidation left it below maintenance."
+)
+
+# The three measures of equity (DESIGN section 6), as PerpMarket's `Equity` enum.
+MAINTENANCE, RISK, WITHDRAWAL = 0, 1, 2
 
 
 def _atomic(method):
@@ -607,6 +613,7 @@ class MarketParams:
     maker_fee: int = 2 * 10**14
     taker_fee: int = 5 * 10**14
     price_band: int = 5 * WAD // 100
+    warmup_period: int = 3_600  # seconds fresh profit warms up (ParamsLib: 60 s to 1 day)
     max_open_interest: int = 1_000 * WAD
     min_position_size: int = WAD // 1000
 
@@ -624,13 +631,17 @@ class Account:
     capital: int = 0
     pnl: int = 0
     size: int = 0
-    open_notional: int = 0
+    open_notional: int = 0  # size x mark (floored) right after a touch
     funding_snapshot: int = 0
+    warming: int = 0  # the part of positive pnl still warming up, as of the last touch
+    warm_start: int = 0  # it vests linearly from warm_start to warm_end
+    warm_end: int = 0
 
     __deepcopy__ = _flat_copy
 
-    def as_tuple(self) -> tuple[int, int, int, int, int]:
-        return self.capital, self.pnl, self.size, self.open_notional, self.funding_snapshot
+    def as_tuple(self) -> tuple[int, ...]:
+        return (self.capital, self.pnl, self.size, self.open_notional, self.funding_snapshot,
+                self.warming, self.warm_start, self.warm_end)
 
 
 @dataclass(frozen=True)
@@ -675,8 +686,35 @@ def liquidation_fee(amount: int, size: int, value: int, mark: int, fee_rate: int
 
 
 def effective_pnl(pnl: int, h: int) -> int:
-    """Positive PnL counts at the haircut, rounded down; losses count in full."""
+    """Positive PnL counts at the ratio (h or g), rounded down; losses count in full."""
     return mul_wad_down(pnl, h) if pnl > 0 else pnl
+
+
+def vested(warming: int, start: int, end: int, now: int) -> int:
+    """The warming profit vested by ``now``: linear from ``start`` to ``end``, rounded down."""
+    if warming == 0:
+        return 0
+    if now >= end:
+        return warming
+    return mul_div_down(warming, now - start, end - start)
+
+
+def maintenance_equity(capital: int, pnl: int, unrealised: int) -> int:
+    """Liquidation's measure: capital + pnl + unrealised, no haircut (a haircut never makes a
+    solvent account liquidatable)."""
+    return capital + pnl + unrealised
+
+
+def risk_equity(capital: int, pnl: int, unrealised: int, g: int) -> int:
+    """Risk-increasing checks: capital + (pnl + unrealised), a positive sum at the coverage ``g``
+    (warming profit included)."""
+    return capital + effective_pnl(pnl + unrealised, g)
+
+
+def withdrawal_equity(capital: int, pnl: int, warming: int, unrealised: int, h: int) -> int:
+    """Withdrawal and conversion: capital + matured pnl at the haircut ``h`` (a loss in full) +
+    unrealised (zero right after a touch)."""
+    return capital + effective_pnl(pnl - warming, h) + unrealised
 
 
 def notional(size: int, mark: int) -> int:
@@ -689,14 +727,15 @@ def unrealized(acct: Account, mark: int) -> int:
     return mul_div_floor(acct.size, mark, WAD) - acct.open_notional
 
 
-def haircut(vault: int, capital_total: int, insurance: int, pnl_pos_total: int) -> int:
-    """``h = min(residual, pnlPosTotal) / pnlPosTotal``, rounded down (against the winners); WAD
-    with no positive PnL. ``residual = vault - capitalTotal - insurance``, floored at 0."""
-    if pnl_pos_total == 0:
+def haircut(vault: int, capital_total: int, insurance: int, claims: int) -> int:
+    """``min(residual, claims) / claims``, rounded down (against the winners); WAD without claims.
+    ``residual = vault - capitalTotal - insurance``, floored at 0. With the matured positive PnL
+    as ``claims`` it is the haircut h (withdrawals), with all positive PnL the coverage g."""
+    if claims == 0:
         return WAD
     senior = capital_total + insurance
     residual = vault - senior if vault > senior else 0
-    return WAD if residual >= pnl_pos_total else div_wad_down(residual, pnl_pos_total)
+    return WAD if residual >= claims else div_wad_down(residual, claims)
 
 
 def increases_risk(old: int, new: int) -> bool:
@@ -719,7 +758,10 @@ class MarketState:
     pnl_pos_total: int = 0
     longs: int = 0
     shorts: int = 0
+    warming_total: int = 0
+    bad_debt: int = 0
     accounts: dict[str, Account] = field(default_factory=dict)
+    now: int = 0  # the block timestamp of the action being applied (warmup)
     pool: CollateralPool | None = None  # created by the router's first `setCollateral`
     settlement_token: str | None = None  # refused as a collateral (when known)
 
@@ -744,44 +786,48 @@ class MarketState:
         alone is short; an open position must keep initial margin. Returns the wad debited."""
         if amount == 0:
             raise ZeroAmount()
+        self.now = now
         a = self._acct(account)
         is_open = a.size != 0
         if is_open and self.paused:
             raise MarketPaused(self.market_id)
         mark = 0
-        if is_open:
-            cumulative, mark = self.funding.accrue(index, now)
-            self._settle_funding(a, cumulative)
-            self._settle_loss(a)
         wad = amount * self.collateral_scale
-        if wad > a.capital and a.pnl > 0:
-            self._realize_profit(a, wad - a.capital)
+        if is_open or (wad > a.capital and a.pnl > 0):
+            if is_open:
+                cumulative, mark = self.funding.accrue(index, now)
+                self._touch(a, mark, cumulative)
+            else:
+                self._mature(a)
+            if wad > a.capital and a.pnl > 0:
+                self._realize_profit(a, wad - a.capital)
         if wad > a.capital:
             raise InsufficientCapital(account, wad, a.capital)
         a.capital -= wad
         self.capital_total -= wad
         self.vault -= wad
         if is_open:
-            self._require_margin(account, a, mark, True, prices)
+            self._require_margin(account, a, mark, self.params.initial_margin_ratio, WITHDRAWAL, prices)
         return wad
 
     @_atomic
     def execute_trades(self, trades: list[Trade], index: int, now: int, prices=None) -> None:
         """Apply fills in order: band, maker side, taker side, OI cap, then both margin checks."""
+        self.now = now
         cumulative, mark = self.funding.accrue(index, now)
         p = self.params
         for t in trades:
             self._check_band(t.price, index, p.price_band)
             longs_before, shorts_before = self.longs, self.shorts
             maker_up = self._apply_trade(
-                t.maker, t.maker_delta, t.price, p.maker_fee, t.maker_reduce_only, cumulative
+                t.maker, t.maker_delta, t.price, p.maker_fee, t.maker_reduce_only, mark, cumulative
             )
             taker_up = self._apply_trade(
-                t.taker, -t.maker_delta, t.price, p.taker_fee, t.taker_reduce_only, cumulative
+                t.taker, -t.maker_delta, t.price, p.taker_fee, t.taker_reduce_only, mark, cumulative
             )
             self._check_open_interest(longs_before, shorts_before, p.max_open_interest)
-            self._require_margin(t.maker, self._acct(t.maker), mark, maker_up, prices)
-            self._require_margin(t.taker, self._acct(t.taker), mark, taker_up, prices)
+            self._require_trade_margin(t.maker, self._acct(t.maker), mark, maker_up, prices)
+            self._require_trade_margin(t.taker, self._acct(t.taker), mark, taker_up, prices)
 
     def trade(self, maker: str, taker: str, maker_delta: int, price: int, index: int, now: int, prices=None,
               **kw) -> None:
@@ -795,14 +841,14 @@ class MarketState:
         holds no collateral, else the debt waits for `liquidate_collateral`."""
         if account == liquidator:
             raise SelfLiquidation(account)
+        self.now = now
         a = self._acct(account)
         size = a.size
         if amount == 0 or amount > abs(size):
             raise InvalidLiquidationAmount(amount, size)
         cumulative, mark = self.funding.accrue(index, now)
-        self._settle_funding(a, cumulative)
-        self._settle_loss(a)
-        value = self._value(a, mark, self.haircut()) + self.collateral_value(account, prices)
+        self._touch(a, mark, cumulative)
+        value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
         maintenance = mul_wad_up(notional(size, mark), self.params.maintenance_margin_ratio)
         if value >= maintenance:
             raise NotLiquidatable(account, value, maintenance)
@@ -810,14 +856,19 @@ class MarketState:
         p = self.params
         fee = liquidation_fee(amount, size, value, mark, p.liquidation_fee)
         delta = -amount if size > 0 else amount
-        self._apply_trade(account, delta, mark, 0, False, cumulative)
+        self._apply_trade(account, delta, mark, 0, False, mark, cumulative)
         liquidator_up = self._apply_trade_unpaused(liquidator, -delta, mark, cumulative)
         reward = 0
         if fee > 0:
             fee, reward = self._charge_liquidation_fee(a, self._acct(liquidator), fee)
         if a.size == 0 and a.pnl < 0 and not self.holds_collateral(account):
             self._absorb_bad_debt(a)
-        self._require_margin(liquidator, self._acct(liquidator), mark, liquidator_up, prices)
+        if a.size != 0:  # a partial liquidation leaves the account at or above maintenance
+            value_after = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
+            maintenance_after = mul_wad_up(notional(a.size, mark), p.maintenance_margin_ratio)
+            if value_after < maintenance_after:
+                raise PartialLiquidationUnhealthy(account, value_after, maintenance_after)
+        self._require_trade_margin(liquidator, self._acct(liquidator), mark, liquidator_up, prices)
         return Liquidation(fee, reward, mark)
 
     # ------------------------------------------------------------ collateral entry points
@@ -851,18 +902,18 @@ class MarketState:
         paused, funding and loss settled, initial margin with the collateral left."""
         if self.pool is None:
             raise UnknownCollateral(ZERO_ADDRESS)
+        self.now = now
         self.pool.withdraw(account, token, amount)
         a = self._acct(account)
         if a.size == 0:
             if a.pnl < 0:
-                self._require_margin(account, a, 0, True, prices)
+                self._require_margin(account, a, 0, 0, WITHDRAWAL, prices)
             return
         if self.paused:
             raise MarketPaused(self.market_id)
         cumulative, mark = self.funding.accrue(index, now)
-        self._settle_funding(a, cumulative)
-        self._settle_loss(a)
-        self._require_margin(account, a, mark, True, prices)
+        self._touch(a, mark, cumulative)
+        self._require_margin(account, a, mark, self.params.initial_margin_ratio, WITHDRAWAL, prices)
 
     @_atomic
     def liquidate_collateral(self, liquidator: str, account: str, max_repay: int, index: int, now: int,
@@ -878,18 +929,18 @@ class MarketState:
             raise ZeroAmount()
         if self.pool is None:
             raise NothingToSeize(account)
+        self.now = now
         a, l = self._acct(account), self._acct(liquidator)
         mark = 0
         if a.size != 0 or l.size != 0:
             cumulative, mark = self.funding.accrue(index, now)
-            self._settle_funding(a, cumulative)
-            self._settle_funding(l, cumulative)
-            self._settle_loss(l)
+            self._touch(a, mark, cumulative)
+            self._touch(l, mark, cumulative)
         self._settle_loss(a)
         if a.pnl >= 0:
             raise NoDebt(account)
         if a.size != 0:
-            value = self._value(a, mark, self.haircut()) + self.collateral_value(account, prices)
+            value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
             maintenance = mul_wad_up(notional(a.size, mark), self.params.maintenance_margin_ratio)
             if value >= maintenance:
                 raise NotLiquidatable(account, value, maintenance)
@@ -906,16 +957,31 @@ class MarketState:
             bad_debt = -a.pnl
             self._absorb_bad_debt(a)
         if l.size != 0:
-            self._require_margin(liquidator, l, mark, True, prices)
+            self._require_margin(liquidator, l, mark, self.params.initial_margin_ratio, WITHDRAWAL, prices)
         return CollateralLiquidation(repaid, a.pnl, tuple(sales), bad_debt)
 
     @_atomic
     def settle_funding(self, account: str, index: int, now: int) -> None:
-        """Accrue, settle the account's funding, then pay any loss from capital."""
+        """Accrue, then touch the account (flat or not)."""
+        self.now = now
         a = self._acct(account)
-        cumulative, _ = self.funding.accrue(index, now)
-        self._settle_funding(a, cumulative)
-        self._settle_loss(a)
+        cumulative, mark = self.funding.accrue(index, now)
+        self._touch(a, mark, cumulative)
+
+    @_atomic
+    def touch(self, accounts: list[str], index: int, now: int) -> int:
+        """`touch`: accrue once, then touch each account that is open or has profit warming (the
+        others skipped, a repeated one changes nothing). Returns how many were touched."""
+        self.now = now
+        cumulative, mark = self.funding.accrue(index, now)
+        touched = 0
+        for account in accounts:
+            a = self.accounts.get(account)
+            if a is None or (a.size == 0 and a.warming == 0):
+                continue
+            self._touch(a, mark, cumulative)
+            touched += 1
+        return touched
 
     # ------------------------------------------------------------ views
 
@@ -924,34 +990,58 @@ class MarketState:
         return copy.copy(self.accounts.get(account, Account()))
 
     def haircut(self) -> int:
+        """h over the matured positive PnL (as of each account's last touch)."""
+        return haircut(self.vault, self.capital_total, self.insurance, self.pnl_pos_total - self.warming_total)
+
+    def coverage(self) -> int:
+        """g over all positive PnL, warming included."""
         return haircut(self.vault, self.capital_total, self.insurance, self.pnl_pos_total)
+
+    def pnl_warming_of(self, account: str, now: int) -> int:
+        """`pnlWarmingOf`: the warming part of the account's pnl at ``now``."""
+        a = self.accounts.get(account, Account())
+        return a.warming - vested(a.warming, a.warm_start, a.warm_end, now)
+
+    def pnl_matured_of(self, account: str, now: int) -> int:
+        """`pnlMaturedOf`: pnl less its warming part (a loss as it is)."""
+        a = self.accounts.get(account, Account())
+        return a.pnl - self.pnl_warming_of(account, now) if a.pnl > 0 else a.pnl
 
     def open_interest(self) -> tuple[int, int]:
         return self.longs, self.shorts
 
-    def account_value(self, account: str, index: int, now: int, h: int | None = None, prices=None) -> int:
-        """capital + haircut(pnl + unrealised at mark - pending funding) + collateral value; pending
-        rounded up. `h`: value at that haircut instead of the market's current one."""
+    def account_value(self, account: str, index: int, now: int, prices=None) -> int:
+        """Maintenance equity: capital + pnl + unrealised at mark - pending funding (rounded up) +
+        collateral value; no haircut."""
         a = self.accounts.get(account, Account())
-        h = self.haircut() if h is None else h
         extra = self.collateral_value(account, prices)
         if a.size == 0:
-            return a.capital + effective_pnl(a.pnl, h) + extra
+            return a.capital + a.pnl + extra
         mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
-        return self._value_with_pending(a, mark, cumulative, h) + extra
+        return self._value_with_pending(a, mark, cumulative) + extra
 
     def health_of(self, accounts: list[str], index: int, now: int, prices=None) -> tuple[list[int], list[int], list[int]]:
         """(sizes, values, maintenance) like `healthOf`: prices read once, pending funding included
         (also for a flat account, where it is 0)."""
         mark, cumulative = self.funding.mark_price(index), self.funding.funding_index(index, now)
-        h, mmr = self.haircut(), self.params.maintenance_margin_ratio
+        mmr = self.params.maintenance_margin_ratio
         sizes, values, maintenance = [], [], []
         for account in accounts:
             a = self.accounts.get(account, Account())
             sizes.append(a.size)
-            values.append(self._value_with_pending(a, mark, cumulative, h) + self.collateral_value(account, prices))
+            values.append(self._value_with_pending(a, mark, cumulative) + self.collateral_value(account, prices))
             maintenance.append(0 if a.size == 0 else mul_wad_up(notional(a.size, mark), mmr))
         return sizes, values, maintenance
+
+    def candidates_of(self, accounts: list[str], index: int, now: int, prices=None):
+        """`candidatesOf`: `health_of` plus ``unsettled``, what a touch would realise now
+        (unrealised at mark less pending funding; 0 when flat)."""
+        sizes, values, maintenance = self.health_of(accounts, index, now, prices)
+        unsettled = []
+        for account, value in zip(accounts, values):
+            a = self.accounts.get(account, Account())
+            unsettled.append(0 if a.size == 0 else value - self.collateral_value(account, prices) - a.capital - a.pnl)
+        return sizes, values, maintenance, unsettled
 
     def margin_requirements(self, account: str, index: int) -> tuple[int, int]:
         """(initial, maintenance) = notional at mark x IMR / MMR, both rounded up."""
@@ -978,7 +1068,7 @@ class MarketState:
     def _acct(self, account: str) -> Account:
         return self.accounts.setdefault(account, Account())
 
-    def _apply_trade(self, account, delta, price, fee_rate, reduce_only, cumulative) -> bool:
+    def _apply_trade(self, account, delta, price, fee_rate, reduce_only, mark, cumulative) -> bool:
         """One side of a fill; returns whether it increased risk."""
         a = self._acct(account)
         old = a.size
@@ -987,19 +1077,20 @@ class MarketState:
             raise ReduceOnlyViolated(account, old, delta)
         if up and self.paused:
             raise MarketPaused(self.market_id)
-        self._trade(account, a, old, delta, price, fee_rate, cumulative)
+        self._trade(account, a, old, delta, price, fee_rate, mark, cumulative)
         return up
 
-    def _apply_trade_unpaused(self, account, delta, price, cumulative) -> bool:
-        """The liquidator's side: no fee, no pause check."""
+    def _apply_trade_unpaused(self, account, delta, mark, cumulative) -> bool:
+        """The liquidator's side: at mark, no fee, no pause check."""
         a = self._acct(account)
         old = a.size
-        self._trade(account, a, old, delta, price, 0, cumulative)
+        self._trade(account, a, old, delta, mark, 0, mark, cumulative)
         return increases_risk(old, old + delta)
 
-    def _trade(self, account, a: Account, old, delta, price, fee_rate, cumulative) -> None:
-        """Funding, minimum size, position, fee (both multiplications rounded up), loss, OI."""
-        self._settle_funding(a, cumulative)
+    def _trade(self, account, a: Account, old, delta, price, fee_rate, mark, cumulative) -> None:
+        """Touch, minimum size, position at ``price``, fee (both multiplications rounded up), loss,
+        OI."""
+        self._touch(a, mark, cumulative)
         new = old + delta
         if new != 0 and abs(new) < self.params.min_position_size:
             raise PositionBelowMinimum(account, new, self.params.min_position_size)
@@ -1059,6 +1150,36 @@ class MarketState:
 
     # ------------------------------------------------------------ internals: accounting
 
+    def _touch(self, a: Account, mark: int, cumulative: int) -> None:
+        """Vested profit matures, funding is settled, the position is marked to market, a loss is
+        paid from capital. Idempotent within a block."""
+        self._mature(a)
+        self._settle_funding(a, cumulative)
+        self._mark_to_market(a, mark)
+        self._settle_loss(a)
+
+    def _mark_to_market(self, a: Account, mark: int) -> int:
+        """Unrealised PnL at mark (``size x mark`` floored - entry) becomes pnl; the entry becomes
+        ``size x mark`` floored. Returns what was realised."""
+        if a.size == 0:
+            return 0
+        at_mark = mul_div_floor(a.size, mark, WAD)
+        realized = at_mark - a.open_notional
+        if realized != 0:
+            a.open_notional = to_int128(at_mark)
+            self._set_pnl(a, a.pnl + realized)
+        return realized
+
+    def _mature(self, a: Account) -> None:
+        """The vested part of the warming profit becomes matured."""
+        if a.warming == 0:
+            return
+        v = vested(a.warming, a.warm_start, a.warm_end, self.now)
+        a.warm_start = self.now
+        if v:
+            a.warming -= v
+            self.warming_total -= v
+
     def _settle_funding(self, a: Account, cumulative: int) -> int:
         """Pay ``size x (index - snapshot) / 1e27`` ceiled (toward +inf): up when the account pays,
         toward zero when it receives, so the dust stays in the market. Returns the payment."""
@@ -1085,23 +1206,26 @@ class MarketState:
         self.capital_total -= take
 
     def _realize_profit(self, a: Account, needed: int) -> None:
-        """Just enough positive PnL becomes capital at the haircut to cover ``needed``: the PnL
-        given up rounds up (against the claimant); the rest stays junior PnL."""
+        """Just enough matured PnL becomes capital at the haircut h to cover ``needed``: the PnL
+        given up rounds up (against the claimant); the rest stays junior PnL. Warming profit is
+        never converted."""
+        matured = a.pnl - a.warming
+        if matured == 0:
+            return
         h = self.haircut()
         if h == 0:
             return
-        pnl = a.pnl
         burned, credit = mul_div_up(needed, WAD, h), needed
-        if burned >= pnl:
-            burned, credit = pnl, mul_wad_down(pnl, h)
-        self._set_pnl(a, pnl - burned)
+        if burned >= matured:
+            burned, credit = matured, mul_wad_down(matured, h)
+        self._set_pnl(a, a.pnl - burned)
         a.capital = to_uint128(a.capital + credit)
         self.capital_total = to_uint128(self.capital_total + credit)
 
     def _collect_fee(self, a: Account, fee: int) -> int:
-        """Capital first (senior to senior), then positive PnL counted at the haircut (junior),
+        """Capital first (senior to senior), then positive PnL counted at the coverage g (junior),
         the rest debt. Returns the backed amount the fund may credit."""
-        h = self.haircut()
+        h = self.coverage()
         collected = min(fee, a.capital)
         a.capital -= collected
         self.capital_total -= collected
@@ -1118,6 +1242,7 @@ class MarketState:
         (the residual stays short of pnlPosTotal, which lowers the haircut)."""
         covered = min(-a.pnl, self.insurance)
         self.insurance -= covered
+        self.bad_debt = to_uint128(self.bad_debt + (-a.pnl - covered))
         self._set_pnl(a, 0)
 
     def _charge_liquidation_fee(self, a: Account, liquidator: Account, fee: int) -> int:
@@ -1134,22 +1259,42 @@ class MarketState:
         return fee, reward
 
     def _set_pnl(self, a: Account, new_pnl: int) -> None:
-        """Keep pnlPosTotal the sum of positive PnLs."""
-        if a.pnl > 0:
-            self.pnl_pos_total -= a.pnl
-        if new_pnl > 0:
-            self.pnl_pos_total = to_uint128(self.pnl_pos_total + new_pnl)
+        """Keep pnlPosTotal the sum of positive PnLs; a rise of the positive part warms up
+        (restarting the linear vesting of what is still warming, never ending earlier than it was
+        promised), a fall takes matured profit first."""
+        old_pos, new_pos = max(a.pnl, 0), max(new_pnl, 0)
         a.pnl = to_int128(new_pnl)
+        if new_pos == old_pos:
+            return
+        self.pnl_pos_total = to_uint128(self.pnl_pos_total + new_pos - old_pos)
+        if new_pos > old_pos:
+            fresh = new_pos - old_pos
+            end = self.now + self.params.warmup_period
+            if a.warming == 0 or end > a.warm_end:
+                a.warm_end = end
+            a.warm_start = self.now
+            a.warming += fresh
+            self.warming_total = to_uint128(self.warming_total + fresh)
+        elif a.warming > new_pos:
+            self.warming_total -= a.warming - new_pos
+            a.warming = new_pos
 
-    def _require_margin(self, account: str, a: Account, mark: int, risk_increasing: bool, prices=None) -> None:
-        """Initial margin after a risk-increasing change (or a withdrawal), maintenance otherwise
-        (0 when flat). The collateral counts only when the settlement value alone falls short; if
-        it is still short and a collateral oracle failed, a change that does not increase risk
-        passes (nobody could price what the check needs)."""
+    def _require_trade_margin(self, account: str, a: Account, mark: int, up: bool, prices=None) -> None:
+        """After a fill: initial margin on the risk equity if it increased risk, else maintenance on
+        the maintenance equity."""
         p = self.params
-        ratio = p.initial_margin_ratio if risk_increasing else p.maintenance_margin_ratio
+        if up:
+            self._require_margin(account, a, mark, p.initial_margin_ratio, RISK, prices)
+        else:
+            self._require_margin(account, a, mark, p.maintenance_margin_ratio, MAINTENANCE, prices)
+
+    def _require_margin(self, account: str, a: Account, mark: int, ratio: int, kind: int, prices=None) -> None:
+        """``ratio`` of the notional at mark (0 when flat) against the ``kind`` of equity. The
+        collateral counts only when the settlement value alone falls short; if it is still short
+        and a collateral oracle failed, a maintenance check passes (nobody could price what the
+        check needs)."""
         required = 0 if a.size == 0 else mul_wad_up(notional(a.size, mark), ratio)
-        value = self._value(a, mark, self.haircut())
+        value = self._equity(a, mark, kind)
         if value >= required:
             return
         if self.pool is None:
@@ -1158,17 +1303,22 @@ class MarketState:
         value += extra
         if value >= required:
             return
-        if not all_priced and not risk_increasing:
+        if not all_priced and kind == MAINTENANCE:
             return
         raise InsufficientMargin(account, value, required)
 
-    @staticmethod
-    def _value_with_pending(a: Account, mark: int, cumulative: int, h: int) -> int:
-        """Value with funding not yet settled: the pending payment rounds like a settled one (up)."""
-        pending = mul_div_ceil(a.size, cumulative - a.funding_snapshot, INDEX_SCALE)
-        return a.capital + effective_pnl(a.pnl + unrealized(a, mark) - pending, h)
+    def _equity(self, a: Account, mark: int, kind: int) -> int:
+        """The account's equity of ``kind`` with funding settled (PerpMarket `_equity`)."""
+        u = unrealized(a, mark)
+        if kind == MAINTENANCE:
+            return maintenance_equity(a.capital, a.pnl, u)
+        if kind == RISK:
+            return risk_equity(a.capital, a.pnl, u, self.coverage())
+        return withdrawal_equity(a.capital, a.pnl, a.warming, u, self.haircut())
 
     @staticmethod
-    def _value(a: Account, mark: int, h: int) -> int:
-        """Value with funding already settled: capital + haircut(pnl + unrealised)."""
-        return a.capital + effective_pnl(a.pnl + unrealized(a, mark), h)
+    def _value_with_pending(a: Account, mark: int, cumulative: int) -> int:
+        """Maintenance equity with funding not yet settled: the pending payment rounds like a
+        settled one (up)."""
+        pending = mul_div_ceil(a.size, cumulative - a.funding_snapshot, INDEX_SCALE)
+        return maintenance_equity(a.capital, a.pnl, unrealized(a, mark) - pending)

@@ -22,6 +22,7 @@ DEFAULT_PARAMS = dict(
     makerFee=2 * 10**14,
     takerFee=5 * 10**14,
     priceBand=5 * WAD // 100,
+    warmupPeriod=3_600,
     maxOpenInterest=1_000 * WAD,
     minPositionSize=WAD // 1000,
 )

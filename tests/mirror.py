@@ -348,6 +348,16 @@ class Mirror:
             lambda now, block: self.model.settle_funding(who.address, self.index, now),
         )
 
+    def touch(self, accounts, by):
+        """`touch(accounts)`: the keeper's sweep (any caller); `accounts` are ape accounts."""
+        return self._act(
+            self.ex.market,
+            "touch",
+            ([a.address for a in accounts],),
+            by,
+            lambda now, block: self.model.touch([a.address for a in accounts], self.index, now),
+        )
+
     def record_quote(self, bid: int, ask: int):
         return self._act(
             self.ex.funding,
@@ -492,6 +502,9 @@ class Mirror:
             "pnlPosTotal": (m, "pnlPosTotal"),
             "openInterest": (m, "openInterest"),
             "haircut": (m, "haircut"),
+            "coverage": (m, "coverage"),
+            "pnlWarmingTotal": (m, "pnlWarmingTotal"),
+            "badDebt": (m, "badDebt"),
             "balance": (self.ex.token, "balanceOf", m.address),
             "fundingIndex": (f, "fundingIndex", i),
             "fundingRate": (f, "fundingRate", i),
@@ -501,12 +514,15 @@ class Mirror:
             "premiumIndex": (f, "premiumIndex", i),
             "premiumState": (f, "premiumState", i),
             "healthOf": (m, "healthOf", people),
+            "candidatesOf": (m, "candidatesOf", people),
         }
         for label, acct in self.watch.items():
             calls[f"{label}.account"] = (m, "accountOf", acct.address)
             calls[f"{label}.accountValue"] = (m, "accountValue", acct.address)
             calls[f"{label}.marginRequirements"] = (m, "marginRequirements", acct.address)
             calls[f"{label}.isLiquidatable"] = (m, "isLiquidatable", acct.address)
+            calls[f"{label}.pnlWarmingOf"] = (m, "pnlWarmingOf", acct.address)
+            calls[f"{label}.pnlMaturedOf"] = (m, "pnlMaturedOf", acct.address)
         pool_calls = self._pool_calls(arrays)
         calls.update(pool_calls)
         view = dict(zip(calls, read_batch(self.chain, list(calls.values()))))
@@ -565,6 +581,9 @@ class Mirror:
             "pnlPosTotal": s.pnl_pos_total,
             "openInterest": s.open_interest(),
             "haircut": s.haircut(),
+            "coverage": s.coverage(),
+            "pnlWarmingTotal": s.warming_total,
+            "badDebt": s.bad_debt,
             "fundingIndex": fs.funding_index(idx, now),
             "fundingRate": fs.rate,
             "currentFundingRate": fs.current_funding_rate(idx),
@@ -573,12 +592,15 @@ class Mirror:
             "premiumIndex": fs.premium_index(idx),
             "premiumState": (fs.count, fs.premium_sum, fs.last_bid, fs.last_ask, fs.last_accrual),
             "healthOf": tuple(tuple(column) for column in s.health_of(people, idx, now, prices)),
+            "candidatesOf": tuple(tuple(column) for column in s.candidates_of(people, idx, now, prices)),
         }
         for label, acct in self.watch.items():
             view[f"{label}.account"] = s.account(acct.address).as_tuple()
             view[f"{label}.accountValue"] = s.account_value(acct.address, idx, now, prices=prices)
             view[f"{label}.marginRequirements"] = s.margin_requirements(acct.address, idx)
             view[f"{label}.isLiquidatable"] = s.is_liquidatable(acct.address, idx, now, prices)
+            view[f"{label}.pnlWarmingOf"] = s.pnl_warming_of(acct.address, now)
+            view[f"{label}.pnlMaturedOf"] = s.pnl_matured_of(acct.address, now)
         view.update(self._pool_view(now, arrays))
         view["balance x scale"] = s.vault  # invariant 1: no phantom tokens
         return view

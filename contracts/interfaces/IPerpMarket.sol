@@ -56,28 +56,59 @@ interface IPerpMarket {
     ///         must keep initial margin if it holds a position.
     function liquidateCollateral(address account, uint256 maxRepay) external;
 
-    /// @notice Settles `account`'s pending funding into its PnL.
+    /// @notice Touches `account` (see `touch`), flat or not.
     function settleFunding(address account) external;
+
+    /// @notice Touches each account: matures its vested profit, settles its funding, marks it to
+    ///         market (unrealised PnL at the mark becomes pnl, the entry moves to the mark) and
+    ///         pays a loss from its capital. Flat accounts with nothing warming and unknown ones are
+    ///         skipped; a repeated one changes nothing. The keeper's sweep calls it for every
+    ///         account with a loss, well within the warmup.
+    /// @return touched How many accounts were open or had profit warming (and were touched).
+    function touch(address[] calldata accounts) external returns (uint256 touched);
 
     // ------------------------------------------------------------ views
 
     function positionOf(address account) external view returns (int256 size, int256 openNotional, int256 fundingSnapshot);
     function capitalOf(address account) external view returns (uint256);
     function pnlOf(address account) external view returns (int256);
-    /// @notice capital + haircut(pnl + unrealised at mark - pending funding) + collateral at weight,
-    ///         WAD (signed).
+    /// @notice Maintenance equity: capital + pnl + unrealised at mark - pending funding +
+    ///         collateral at weight, WAD (signed), no haircut (liquidation compares it).
     function accountValue(address account) external view returns (int256);
     /// @notice Sizes, values and maintenance requirements of `accounts`, prices read once (keepers).
     function healthOf(address[] calldata accounts)
         external
         view
         returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance);
+    /// @notice `healthOf` plus what a touch would realise now (`unsettled`: unrealised PnL at mark
+    ///         less pending funding; negative = a loss the keeper's sweep must touch), prices read
+    ///         once: the keeper's crank candidates (liquidation and sweep) in one call per chunk.
+    function candidatesOf(address[] calldata accounts)
+        external
+        view
+        returns (int256[] memory sizes, int256[] memory values, uint256[] memory maintenance, int256[] memory unsettled);
     function marginRequirements(address account) external view returns (uint256 initial, uint256 maintenance);
     function isLiquidatable(address account) external view returns (bool);
     function openInterest() external view returns (uint256 longs, uint256 shorts);
     function insuranceFund() external view returns (uint256);
-    /// @notice `h = min(residual, pnlPosTotal) / pnlPosTotal` (WAD, 1e18 when no positive PnL).
+    /// @notice `h = min(residual, matured) / matured` (WAD, 1e18 without matured profit), matured =
+    ///         pnlPosTotal - pnlWarmingTotal: what withdrawals and conversions pay of matured profit.
+    ///         Below 1 only with bad debt beyond the insurance fund (or an unpaid debt), once the
+    ///         losers are touched.
     function haircut() external view returns (uint256);
+    /// @notice `g = min(residual, pnlPosTotal) / pnlPosTotal` (WAD): what risk-increasing checks
+    ///         and fees count of positive PnL, warming profit included.
+    function coverage() external view returns (uint256);
+    /// @notice Seconds fresh profit warms up (linearly) before it can be withdrawn.
+    function warmupPeriod() external view returns (uint256);
+    /// @notice The part of `account`'s positive pnl still warming up now.
+    function pnlWarmingOf(address account) external view returns (uint256);
+    /// @notice `account`'s pnl less its warming part (its loss, if negative).
+    function pnlMaturedOf(address account) external view returns (int256);
+    /// @notice The warming profit of all accounts as of their last touch.
+    function pnlWarmingTotal() external view returns (uint256);
+    /// @notice Cumulative loss beyond the insurance fund, socialised through the haircut (WAD).
+    function badDebt() external view returns (uint256);
     function oracle() external view returns (IPriceOracle);
     /// @notice The market's pool of other collateral tokens (zero until the first is registered).
     function collateralPool() external view returns (ICollateralPool);

@@ -118,6 +118,8 @@ error NotLiquidatable(address account, int256 accountValue, uint256 maintenance)
 error SelfLiquidation(address account);
 /// @notice The liquidation amount is zero or larger than the position.
 error InvalidLiquidationAmount(uint256 amount, int256 size);
+/// @notice A partial liquidation must leave the account at or above maintenance (else close it whole).
+error PartialLiquidationUnhealthy(address account, int256 accountValue, uint256 maintenance);
 /// @notice A value does not fit the packed storage type.
 error ValueOverflow(int256 value);
 

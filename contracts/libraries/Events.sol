@@ -34,6 +34,8 @@ library Events {
         uint256 fee
     );
     event FundingSettled(address indexed account, int256 payment, int256 fundingIndex);
+    /// @notice A touch realised the account's unrealised PnL at `mark` (its entry moved to mark).
+    event MarkedToMarket(address indexed account, int256 realized, uint256 mark);
     event ProfitRealized(address indexed account, uint256 pnl, uint256 credited, uint256 haircut);
     event Liquidation(
         address indexed account,

@@ -14,6 +14,10 @@ library ParamsLib {
     uint256 internal constant MAX_TRADING_FEE = 0.01e18;
     uint256 internal constant MIN_PRICE_BAND = 0.001e18;
     uint256 internal constant MAX_PRICE_BAND = 0.2e18;
+    /// @dev Fresh profit warms up at least a minute (a keeper's sweep of the losers must fit in it:
+    ///      README "Sound haircut" states the inequality) and at most a day.
+    uint256 internal constant MIN_WARMUP_PERIOD = 60;
+    uint256 internal constant MAX_WARMUP_PERIOD = 1 days;
     uint256 internal constant MAX_INTEREST_RATE = 0.001e18; // per 8 h
     uint256 internal constant MAX_PREMIUM_CLAMP = 0.01e18;
     uint256 internal constant MAX_RATE_CAP = 0.05e18; // per 8 h
@@ -34,6 +38,7 @@ library ParamsLib {
         _bound("makerFee", p.makerFee, 0, MAX_TRADING_FEE);
         _bound("takerFee", p.takerFee, 0, MAX_TRADING_FEE);
         _bound("priceBand", p.priceBand, MIN_PRICE_BAND, MAX_PRICE_BAND);
+        _bound("warmupPeriod", p.warmupPeriod, MIN_WARMUP_PERIOD, MAX_WARMUP_PERIOD);
         _bound("maxOpenInterest", p.maxOpenInterest, 1, type(uint128).max);
         _bound("minPositionSize", p.minPositionSize, 1, p.maxOpenInterest);
     }

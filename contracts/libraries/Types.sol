@@ -11,6 +11,7 @@ struct MarketParams {
     uint64 makerFee; // of fill notional, to the insurance fund
     uint64 takerFee; // of fill notional, to the insurance fund
     uint64 priceBand; // max |fill price - index| / index
+    uint64 warmupPeriod; // seconds fresh profit warms up before it can be withdrawn (>= the keeper's sweep)
     uint128 maxOpenInterest; // per side, base units (WAD)
     uint128 minPositionSize; // smallest non-zero |size| (WAD)
 }

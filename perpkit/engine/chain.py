@@ -216,8 +216,8 @@ class ApeChain:
             return False
 
     def market_info(self, market_id: int) -> MarketInfo:
-        p = abi_decode(["uint64"] * 7 + ["uint128"] * 2, self._call(self._markets[market_id].address, _PARAMS))
-        return MarketInfo(p[0], p[1], p[4], p[5], p[6], p[8])
+        p = abi_decode(["uint64"] * 8 + ["uint128"] * 2, self._call(self._markets[market_id].address, _PARAMS))
+        return MarketInfo(p[0], p[1], p[4], p[5], p[6], p[9])
 
     def mark_price(self, market_id: int) -> int:
         data = _MARK_PRICE + abi_encode(["uint256"], [market_id])

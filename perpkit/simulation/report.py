@@ -23,6 +23,21 @@ class HourRecord:
     trades: int
     volume: float  # USD
     liquidations: int
+    bad_debt: float = 0.0  # USD, cumulative, socialised through the haircut
+    pnl_warming: float = 0.0  # USD of profit still warming up
+
+
+def haircut_check(records: list[HourRecord]):
+    """The sound haircut's promise, hour by hour: h = 1 wherever the market has no bad debt."""
+    from perpkit.invariants import Check
+
+    cut = [r for r in records if r.bad_debt == 0 and r.haircut < 1]
+    detail = (f"{len(records)} market-hours, {sum(r.bad_debt == 0 for r in records)} without bad debt, "
+              f"{len(cut)} of them with h < 1")
+    if cut:
+        worst = min(cut, key=lambda r: r.haircut)
+        detail += f" (lowest {worst.haircut:.4f}: {worst.market} {worst.label})"
+    return Check("haircut: h = 1 in every hour without bad debt", not cut, detail)
 
 
 def write_csv(records: list[HourRecord], path: Path) -> None:
@@ -62,10 +77,13 @@ def write_chart(records: list[HourRecord], liquidation_times: dict[str, list[int
         axes[2][col].plot(t, [r.open_interest for r in rows], color="teal")
         axes[2][col].set_title("open interest (base units per side)")
         axes[3][col].plot(t, [r.insurance for r in rows], color="darkorange", label="insurance fund (USD)")
-        axes[3][col].set_title("insurance fund (USD) and haircut h")
+        axes[3][col].plot(t, [r.bad_debt for r in rows], color="red", lw=0.8, label="bad debt (USD)")
+        axes[3][col].set_title("insurance fund and bad debt (USD), haircut h")
+        axes[3][col].legend(fontsize=8, loc="upper left")
         twin = axes[3][col].twinx()
         twin.plot(t, [r.haircut for r in rows], color="grey", lw=0.8, ls=":", label="haircut h")
         twin.set_ylim(-0.05, 1.05)
+        twin.set_ylabel("haircut h (1 = winners paid in full)")
     fig.autofmt_xdate()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

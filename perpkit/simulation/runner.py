@@ -26,7 +26,8 @@ from perpkit.keeper import Keeper, handles_from_record
 from perpkit.orders import Order, sign_order
 from perpkit.simulation.agents import CollateralLong, Intent, MarketMaker, make_takers
 from perpkit.simulation.prices import Candle
-from perpkit.simulation.report import HourRecord
+from perpkit.model import withdrawal_equity
+from perpkit.simulation.report import HourRecord, haircut_check
 
 WAD = 10**18
 MARKETS = ("BTC-USD", "ETH-USD")
@@ -278,12 +279,15 @@ class Simulation:
             funding_rate=self.funding.fundingRate(market_id) / WAD,
             open_interest=longs / WAD, insurance=market.insuranceFund() / WAD,
             haircut=market.haircut() / WAD, trades=self.hour_fills[name], volume=self.hour_volume[name],
-            liquidations=liqs,
+            liquidations=liqs, bad_debt=market.badDebt() / WAD, pnl_warming=market.pnlWarmingTotal() / WAD,
         ))
 
     # ------------------------------------------------------------------ the end
 
     def finish(self) -> SimResult:
+        # the last hours' profit matures before everyone leaves (withdrawals pay matured PnL only)
+        warmup = max(self.markets[name].warmupPeriod() for name in MARKETS)
+        self.chain.mine(1, timestamp=self.chain.blocks.head.timestamp + warmup + 1)
         for name in MARKETS:
             self._withdraw_collateral(name)
             self._withdraw_flat(name)
@@ -333,7 +337,7 @@ class Simulation:
             state = market.accountOf(address)
             if state.size != 0:
                 continue
-            equity = market.accountValue(address)
+            equity = withdrawal_equity(state.capital, state.pnl, market.pnlWarmingOf(address), 0, market.haircut())
             amount = max(equity, 0) // scale
             if amount == 0:
                 continue
@@ -361,6 +365,7 @@ class Simulation:
                 0 <= total <= bound,
                 f"{len(payments)} settled + {open_accounts} pending payments sum to {total} wei, within [0, {bound}]",
             ))
+        checks.append(haircut_check(self.records))
         for name, pool in self.pools.items():
             symbols = {}
             tokens = []

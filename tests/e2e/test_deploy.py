@@ -20,7 +20,7 @@ FRAXTAL_TESTNET = 2522
 TOKENS = {"USDC": ("USD Coin", 6), "FRAX": ("Frax", 18), "WETH": ("Wrapped Ether", 18), "WBTC": ("Wrapped BTC", 8)}
 FUNDED = {"USDC": 1_000_000, "FRAX": 1_000_000, "WETH": 1_000, "WBTC": 100}  # whole tokens per test account
 MARKET_FIELDS = ["initialMarginRatio", "maintenanceMarginRatio", "liquidationFee", "liquidatorShare", "makerFee",
-                 "takerFee", "priceBand", "maxOpenInterest", "minPositionSize"]  # MarketParams, in PARAM_ORDER
+                 "takerFee", "priceBand", "warmupPeriod", "maxOpenInterest", "minPositionSize"]  # MarketParams, in PARAM_ORDER
 MINT_STEP = "mint 1,000,000 USDC, 1,000,000 FRAX, 1,000 WETH, 100 WBTC to 10 test accounts"
 # markets.yaml's collaterals: market -> token -> (weight, liquidation discount, cap in token units, heartbeat, USD)
 COLLATERALS = {

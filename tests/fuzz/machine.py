@@ -344,13 +344,13 @@ class ExchangeMachine(RuleBasedStateMachine):
     def _liquidate_collateral(self, market, liquidator, victim, max_repay):
         """ParamsLib's reason for weight <= 1 - discount: selling collateral worth r / (1 - d) to
         repay r of debt changes the margin by r - r w / (1 - d) >= 0. Checked on the value with
-        PnL at face value (h = 1: the haircut is the market's, not the sale's), up to the sale's
+        PnL at face value (the maintenance equity: no haircut), up to the sale's
         rounding: less than one unit (and 2 wei) per token sold, since the sale that clears the
         debt rounds its units up (a partial one rounds them down)."""
         mi, who = self.mirrors[market], self._who(victim).address
         now = self._now()
         prices = mi.prices(now)
-        before = mi.model.account_value(who, mi.index, now, h=WAD, prices=prices)
+        before = mi.model.account_value(who, mi.index, now, prices=prices)
         result = mi.liquidate_collateral(self._who(liquidator), self._who(victim), max_repay)
         self._count("liquidate collateral", result)
         if _refused(result):
@@ -361,7 +361,7 @@ class ExchangeMachine(RuleBasedStateMachine):
         for sale in result.sales:
             c = pool.collateral[sale.token]
             dust += (c.scale + 1) * sale.price * c.weight // WAD**2 + 2
-        after = mi.model.account_value(who, mi.index, now, h=WAD, prices=prices)
+        after = mi.model.account_value(who, mi.index, now, prices=prices)
         assert after + dust >= before, f"a collateral sale lowered the margin: {before} -> {after} (rounding {dust})"
 
     @rule(market=st.sampled_from(MARKETS), taker=st.sampled_from(PEOPLE), leverage=st.integers(2, 14), buy=st.booleans())
@@ -520,6 +520,35 @@ class ExchangeMachine(RuleBasedStateMachine):
         note(f"[{market}] settleFunding {who} by {by}")
         self.mirrors[market].settle_funding(self._who(who), self._who(by))
 
+    @rule(market=st.sampled_from(MARKETS), by=st.sampled_from(PEOPLE), extra=st.sampled_from(PEOPLE))
+    def sweep(self, market, by, extra):
+        """The keeper's sweep: `touch` every account whose value fell since its last touch (a
+        loss at mark or pending funding it owes), largest first, plus one more (flat, repeated or
+        winning: changes nothing it should not). Then invariant 7's other half: with no bad debt and
+        no unpaid debt, h == 1 exactly."""
+        mi = self.mirrors[market]
+        now = self._now()
+        losers = [p for p, loss in sorted(((p, self._loss(mi, p, now)) for p in PEOPLE), key=lambda x: x[1])
+                  if loss < 0]
+        names = losers + [extra]
+        note(f"[{market}] sweep: touch {names} by {by}")
+        result = mi.touch([self._who(p) for p in names], self._who(by))
+        self._count("touch", result)
+        if _refused(result):
+            return
+        s = mi.model
+        debts = [a for a in s.accounts.values() if a.pnl < 0]
+        if s.bad_debt == 0 and not debts:
+            assert s.haircut() == WAD, f"h = {s.haircut()} after a sweep without bad debt"
+
+    def _loss(self, mi, who, now) -> int:
+        """What a touch would realise now: unrealised at mark less pending funding (model)."""
+        a = mi.model.account(self._who(who).address)
+        if a.size == 0:
+            return 0
+        value = mi.model.account_value(self._who(who).address, mi.index, now)
+        return value - a.capital - a.pnl
+
     @rule(market=st.sampled_from(MARKETS), liquidator=st.sampled_from(PEOPLE), victim=st.sampled_from(PEOPLE),
           quarters=st.integers(1, 4))
     def liquidate(self, market, liquidator, victim, quarters):
@@ -530,28 +559,25 @@ class ExchangeMachine(RuleBasedStateMachine):
         self._liquidate(market, liquidator, victim, amount)
 
     def _liquidate(self, market, liquidator, victim, amount):
-        """Invariant 7: a partial liquidation of an account with non-negative value never lowers
-        its margin ratio (value / maintenance). Below zero it cannot be kept: a smaller position
-        divides the same deficit by less.
-
-        Measured at the haircut before the liquidation. The liquidation realises the closed part's
-        PnL; realised profit that no realised loss backs yet lowers `h` for every winner, and with
-        it this account's value. That effect of the haircut design breaks the ratio (the deep
-        campaign found it: tests/unit/market/test_liquidation_haircut.py keeps the case as a strict
-        xfail until the design changes); what is asserted here is that the liquidation's own
-        mechanics (fee capped at the closed share of the value, takeover at mark) never do."""
+        """Invariant 7 in full: liquidation only below maintenance; a partial liquidation of an
+        account with non-negative value never lowers its margin ratio (value / maintenance) and
+        leaves it at or above maintenance (else the liquidation closes it whole). The value is the
+        maintenance equity, which no haircut touches."""
         mi, who = self.mirrors[market], self._who(victim).address
         now = self._now()
         prices = mi.prices(now)
-        h = mi.model.haircut()
         value = mi.model.account_value(who, mi.index, now, prices=prices)
         maintenance = mi.model.margin_requirements(who, mi.index)[1]
         result = mi.liquidate(self._who(liquidator), self._who(victim), amount)
         self._count("liquidate", result)
-        if _refused(result) or mi.model.account(who).size == 0 or value < 0:
+        if _refused(result):
             return
-        value_after = mi.model.account_value(who, mi.index, now, h=h, prices=prices)
+        assert value < maintenance, f"liquidated an account at or above maintenance: {value} >= {maintenance}"
+        if mi.model.account(who).size == 0 or value < 0:
+            return
+        value_after = mi.model.account_value(who, mi.index, now, prices=prices)
         maintenance_after = mi.model.margin_requirements(who, mi.index)[1]
+        assert value_after >= maintenance_after, f"partial liquidation left it unhealthy: {value_after} < {maintenance_after}"
         assert value_after * maintenance >= value * maintenance_after, (
             f"partial liquidation lowered the margin ratio: {value}/{maintenance} -> {value_after}/{maintenance_after}")
 

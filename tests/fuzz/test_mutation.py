@@ -25,13 +25,13 @@ MUTANTS = {
     # The taker's margin is never checked after a fill: over-levered positions get through.
     "missing taker margin check": (
         "PerpMarket",
-        "        _requireMargin(takerAccount, taker, g, pr.mark, takerUp ? p.initialMarginRatio : p.maintenanceMarginRatio, takerUp);\n",
+        "        _requireTradeMargin(takerAccount, taker, g, pr.mark, p, takerUp);\n",
         "",
     ),
     # Withdrawals ignore the initial-margin check of an open position (invariant 5).
     "withdrawal without margin check": (
         "PerpMarket",
-        "        if (open) _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, true);\n",
+        "        if (open) _requireMargin(account, a, g, mark, _params.initialMarginRatio, Equity.Withdrawal);\n",
         "",
     ),
     # Funding rounds in the trader's favour: a payer pays the floor, not the ceiling.
@@ -49,8 +49,27 @@ MUTANTS = {
     # A failed collateral oracle waives the margin check of new risk too.
     "oracle waiver for new risk": (
         "PerpMarket",
-        "        if (!allPriced && !newRisk) return;\n",
+        "        if (!allPriced && kind == Equity.Maintenance) return;\n",
         "        if (!allPriced) return;\n",
+    ),
+    # The liquidation test counts positive PnL at the haircut: a haircut makes solvent accounts
+    # liquidatable (DESIGN section 6: maintenance counts PnL in full).
+    "maintenance uses h": (
+        "PerpMarket",
+        "            if (kind == Equity.Maintenance) return capital + pnl;\n",
+        "            if (kind == Equity.Maintenance) return capital + _effective(pnl, _haircut(g));\n",
+    ),
+    # Fresh profit is matured at once: the winners' profit leaves before the losers are swept.
+    "warmup skipped": (
+        "PerpMarket",
+        "        if (block.timestamp >= end) return warming;\n",
+        "        return warming;\n",
+    ),
+    # A loss realised on touch is left as negative pnl instead of being paid from capital.
+    "loss not paid from capital": (
+        "PerpMarket",
+        "        uint256 take = uint256(-pnl).min(a.capital);\n",
+        "        uint256 take = 0;\n",
     ),
     # Collateral is valued with its weight rounded up: by a wei, in the account's favour.
     "collateral value rounded up": (

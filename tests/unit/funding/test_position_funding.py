@@ -16,7 +16,7 @@ def zero_fee_ex(make_exchange):
 
 
 def _account(market, who):
-    capital, pnl, size, open_notional, snapshot = market.accountOf(who)
+    capital, pnl, size, open_notional, snapshot, *_warming = market.accountOf(who)
     return dict(capital=capital, pnl=pnl, size=size, openNotional=open_notional, snapshot=snapshot)
 
 
@@ -71,14 +71,17 @@ def test_position_change__pays_exactly_8h_on_the_old_size(
 
     settled = {log.account: (log.payment, log.fundingIndex) for log in market.FundingSettled.from_receipt(receipt)}
     assert settled == {alice.address: (long_pays, delta), bob.address: (short_pays, delta)}
-    # The payer's loss is taken from capital at once; the receiver's gain is junior PnL. The new
-    # BTC of each side pays nothing yet: the snapshots moved to the index of the change.
+    # The touch also marks each side to market (mark = index + MA30) before the fill. A net loss is
+    # taken from capital at once; a net gain is junior PnL. The new BTC of each side pays nothing
+    # yet: the snapshots moved to the index of the change.
+    mark = fr.markPrice(0)
     for who, side, pays in ((alice, 1, long_pays), (bob, -1, short_pays)):
+        net = side * (mark - 60_000 * WAD) - pays
         assert _account(market, who) == dict(
-            capital=20_000 * WAD - max(pays, 0),
-            pnl=max(-pays, 0),
+            capital=20_000 * WAD - max(-net, 0),
+            pnl=max(net, 0),
             size=2 * WAD * side,
-            openNotional=120_000 * WAD * side,
+            openNotional=side * (mark + 60_000 * WAD),
             snapshot=delta,
         )
     # The wei of rounding stays in the market, above every claim.

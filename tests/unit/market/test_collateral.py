@@ -4,6 +4,8 @@ margin on withdrawal, and a flat account leaving while the oracle is down."""
 import ape
 import pytest
 
+from tests.reverts import reverts
+
 from tests.conftest import WAD
 from tests.unit.market.conftest import usd
 
@@ -106,6 +108,10 @@ def test_withdraw__realizes_profit_when_capital_is_short(ex, alice, bob):
     assert ex.market.capitalOf(alice) == usd("9957.8")  # fees come out of capital: 30 + 12.2
     assert ex.market.capitalOf(bob) == usd("8957.5")  # 12 + 30.5 of fees and the 1,000 loss
     assert ex.market.haircut() == WAD
+    # the profit warms up first: only capital can leave now
+    with reverts(ex.market.InsufficientCapital, account=alice.address, amount=usd("10957.8"), available=usd("9957.8")):
+        ex.router.withdraw(ex.market_id, 10_957_800_000, sender=alice)
+    ex.chain.mine(1, timestamp=ex.chain.blocks.head.timestamp + ex.market.warmupPeriod())
 
     receipt = ex.router.withdraw(ex.market_id, 10_957_800_000, sender=alice)  # everything
     [event] = receipt.events.filter(ex.market.ProfitRealized)

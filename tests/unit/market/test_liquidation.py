@@ -166,7 +166,19 @@ def test_liquidate__bad_debt_beyond_insurance_is_socialised(ex18, alice, bob, ca
     positive = ex.market.pnlPosTotal()
     residual = ex.market.vault() - ex.market.capitalTotal() - ex.market.insuranceFund()
     assert residual < positive
+    assert ex.market.badDebt() == usd(5_900) - insurance
+    # the coverage of all positive PnL shows the loss at once; h, what withdrawals pay, once the
+    # profit has matured (until then nothing of it can leave)
+    assert ex.market.coverage() == residual * WAD // positive
+    assert ex.market.haircut() == WAD
+    _mature(ex, keeper, bob, carol)
     assert ex.market.haircut() == residual * WAD // positive
+
+
+def _mature(ex, keeper, *accounts):
+    """Wait out the warmup, then touch the accounts: their profit matures."""
+    ex.chain.mine(1, timestamp=ex.chain.blocks.head.timestamp + ex.market.warmupPeriod() + 1)
+    ex.market.touch([a.address for a in accounts], sender=keeper)
 
 
 def test_withdraw__haircut_is_independent_of_withdrawal_order(chain, ex18, alice, bob, carol, keeper):
@@ -175,6 +187,7 @@ def test_withdraw__haircut_is_independent_of_withdrawal_order(chain, ex18, alice
     ex.market.liquidate(alice, WAD, sender=keeper)
     for short in (bob, carol):
         ex.trade(keeper, short, -WAD // 2, 48_000 * WAD)
+    _mature(ex, keeper, bob, carol)
     h = ex.market.haircut()
     assert h < WAD
 

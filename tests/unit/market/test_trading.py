@@ -120,9 +120,14 @@ def test_settle_funding__pays_size_times_index_change(funded, alice, bob, carol,
     [event] = receipt.events.filter(ex.market.FundingSettled)
     assert (event.account, event.payment, event.fundingIndex) == (alice.address, payment, index)
     assert payment == usd(570)  # 0.95 % of 60,000 over exactly 8 h
-    assert ex.market.capitalOf(alice) == usd(100_000 - 12 - 570)
+    # the touch also marks alice's 1 BTC to market: the premium moved the mark off 60,000
+    mark = ex.funding.markPrice(ex.market_id)
+    [mtm] = receipt.events.filter(ex.market.MarkedToMarket)
+    assert (mtm.account, mtm.realized, mtm.mark) == (alice.address, mark - usd(60_000), mark)
+    assert ex.market.capitalOf(alice) + ex.market.pnlOf(alice) == usd(100_000 - 12 - 570) + mark - usd(60_000)
     ex.market.settleFunding(bob, sender=carol)
-    assert ex.market.pnlOf(bob) == usd(570)
+    bob = ex.market.accountOf(bob)  # +570 of funding, less the mark's move against his short (taker fee 30)
+    assert bob.capital + bob.pnl == usd(100_000 - 30 + 570) - (mark - usd(60_000))
 
 
 def test_router_only__entry_points(ex, alice):

@@ -130,7 +130,10 @@ def test_crank_eight_hours_crank__settles_funding_like_model(mirror, alice, bob,
     mi.settle_funding(alice, keeper)  # longs pay (rounded up)
     paid = M.mul_div_ceil(usd("1.5"), mi.model.funding.cumulative_index, M.INDEX_SCALE)
     assert paid > 0
-    assert mi.model.account(alice.address).capital == usd(25_000) - usd(18) - paid  # 18: maker fee
+    a = mi.model.account(alice.address)  # the touch also marked her to market
+    assert a.open_notional == M.mul_div_floor(usd("1.5"), mi.model.funding.mark_price(mi.index), WAD)
+    gain = a.open_notional - usd(90_000)
+    assert a.capital + a.pnl == usd(25_000) - usd(18) - paid + gain  # 18: maker fee
     for i in range(4):
         mi.record_quote(usd(60_300 - i), usd(60_310 - i))  # premium turns negative
     mi.wait(3 * 3600 + 17)
@@ -179,7 +182,11 @@ def test_bad_debt_beyond_insurance__haircut_matches_model(mirror, alice, bob, ca
     assert (liq.fee, mi.model.insurance) == (0, 0)  # insurance drained, the rest written off
     mi.trade(carol, bob, -2 * WAD, usd(51_000))  # bob realises his profit: it is haircut
     # residual = alice's 12,076 + insurance's 84 (fees come out of capital: they leave it alone);
-    # bob's PnL = 18,000
+    # bob's PnL = 18,000, warming up: the coverage shows the loss, h once it matured
+    assert (mi.model.coverage(), mi.model.haircut()) == (12_160 * WAD // 18_000, WAD)
+    assert mi.model.bad_debt == usd(18_000 - 12_076 - 84)  # alice's debt past the insurance fund
+    mi.wait(mi.model.params.warmup_period + 1)
+    mi.touch([bob], keeper)
     assert mi.model.haircut() == 12_160 * WAD // 18_000
     mi.withdraw(bob, mi.units(30_000))  # converts just the PnL needed, at h
     assert 0 < mi.model.account(bob.address).pnl < usd(18_000)

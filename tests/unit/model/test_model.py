@@ -228,13 +228,18 @@ def test_reduce__realised_pnl_rounded_down_and_loss_paid_from_capital():
     a = m.account(ALICE)
     assert (a.pnl, a.capital, a.open_notional, a.size) == (0, 10_000 * WAD, 200 * WAD + 2, 2 * WAD)
     low = 10**17 + 1
-    m.trade(ALICE, BOB, -7, low, low, T0)  # exit floor(0.7000..007) = 0; basis ceil(700.000..007) = 701
+    m.touch([ALICE, BOB], low, T0)  # both marked to market at low first: entries floor(2e17 + 2)
+    loss = 200 * WAD + 2 - (2 * 10**17 + 2)
+    a, b = m.account(ALICE), m.account(BOB)
+    assert (a.pnl, a.capital, a.open_notional) == (0, 10_000 * WAD - loss, 2 * 10**17 + 2)  # paid from capital
+    assert (b.pnl, b.open_notional, b.warming) == (loss, -2 * 10**17 - 2, loss)  # fresh profit warms up
+    m.trade(ALICE, BOB, -7, low, low, T0)  # exit floor(0.7000..007) = 0; basis ceil(0.7000..007) = 1
     a = m.account(ALICE)
-    assert (a.pnl, a.capital, a.open_notional) == (0, 10_000 * WAD - 701, 200 * WAD + 2 - 701)
-    # bob's short: exit floor(-0.7000..007) = -1, basis ceil(-700.000..007) = -700: gains 699;
-    # the 2 wei between alice's loss and bob's gain stay in the market (residual 701 >= 699)
-    assert (m.account(BOB).pnl, m.account(BOB).capital, m.pnl_pos_total) == (699, 10_000 * WAD, 699)
-    assert m.vault - m.capital_total - m.insurance == 701
+    assert (a.pnl, a.capital, a.open_notional) == (0, 10_000 * WAD - loss - 1, 2 * 10**17 + 1)
+    # bob's short: exit floor(-0.7000..007) = -1, basis ceil(-0.7000..007) = 0: loses 1 more;
+    # the 2 wei between alice's loss and bob's gain stay in the market
+    assert (m.account(BOB).pnl, m.pnl_pos_total) == (loss - 1, loss - 1)
+    assert m.vault - m.capital_total - m.insurance == loss + 1
 
 
 def test_flip__realises_old_side_and_opens_new_at_price():
@@ -413,23 +418,25 @@ def test_liquidate__refusals_raise_with_contract_args():
     assert info.value.args == (ALICE, 10_000 * WAD, 3_000 * WAD)
 
 
-def test_liquidate__partial_then_full_splits_fee_and_raises_margin_ratio():
+def test_liquidate__partial_must_restore_health_and_raises_margin_ratio():
     m = funded(ALICE, BOB, KEEPER, capital=7_000 * WAD, maker_fee=0, taker_fee=0)
     m.trade(ALICE, BOB, WAD, PRICE, PRICE, T0)
     low = 54_000 * WAD  # alice: value 7,000 - 6,000 = 1,000 < maintenance 2,700
     assert m.is_liquidatable(ALICE, low, T0)
-    liq = m.liquidate(KEEPER, ALICE, WAD // 2, low, T0)
-    assert (liq.fee, liq.reward) == (270 * WAD, 135 * WAD)  # 1 % of 27,000 (cap 500), half each
+    with pytest.raises(M.PartialLiquidationUnhealthy) as refused:  # half: 1,000 - 270 < 1,350
+        m.liquidate(KEEPER, ALICE, WAD // 2, low, T0)
+    assert refused.value.args == (ALICE, 730 * WAD, 1_350 * WAD)
+    assert m.account(ALICE).size == WAD  # nothing changed
+    liq = m.liquidate(KEEPER, ALICE, 9 * WAD // 10, low, T0)
+    assert (liq.fee, liq.reward) == (486 * WAD, 243 * WAD)  # 1 % of 48,600 (cap 900), half each
     a = m.account(ALICE)
-    assert (a.size, a.capital, a.pnl, a.open_notional) == (WAD // 2, 3_730 * WAD, 0, 30_000 * WAD)
-    assert (m.account(KEEPER).capital, m.insurance) == (7_135 * WAD, 135 * WAD)
-    value = m.account_value(ALICE, low, T0)
-    assert value == 730 * WAD
-    assert value * 54_000 > 1_000 * 27_000 * WAD  # 730 / 27,000 > 1,000 / 54,000
-    liq = m.liquidate(KEEPER, ALICE, WAD // 2, low, T0)
-    assert (liq.fee, liq.reward) == (270 * WAD, 135 * WAD)
-    assert m.account(ALICE) == M.Account(460 * WAD, 0, 0, 0, 0)
-    assert (m.account(KEEPER).size, m.account(KEEPER).capital) == (WAD, 7_270 * WAD)
+    assert (a.size, a.capital, a.pnl, a.open_notional) == (WAD // 10, 514 * WAD, 0, 5_400 * WAD)
+    assert (m.account(KEEPER).capital, m.insurance) == (7_243 * WAD, 243 * WAD)
+    value, maintenance = m.account_value(ALICE, low, T0), m.margin_requirements(ALICE, low)[1]
+    assert (value, maintenance) == (514 * WAD, 270 * WAD)  # healthy again
+    assert value * 2_700 > 1_000 * maintenance  # 514 / 270 > 1,000 / 2,700
+    with pytest.raises(M.NotLiquidatable):
+        m.liquidate(KEEPER, ALICE, WAD // 10, low, T0)
     assert m.open_interest() == (WAD, WAD)
 
 
@@ -451,11 +458,14 @@ def test_liquidate__bad_debt_paid_by_insurance_then_haircut():
     assert (liq.fee, liq.reward, liq.mark) == (0, 0, low)
     assert m.account(ALICE) == M.Account(0, 0, 0, 0, 0)
     assert m.insurance == 0  # paid 500 of the 1,000 debt, 500 written off
-    assert m.haircut() == WAD  # no positive PnL realised yet
+    assert (m.haircut(), m.bad_debt) == (WAD, 500 * WAD)  # no positive PnL realised yet
     m.trade(CAROL, BOB, -WAD, low, low, T0)  # bob closes his short: +8,000 against 7,500 residual
-    assert (m.account(BOB).pnl, m.pnl_pos_total) == (8_000 * WAD, 8_000 * WAD)
-    assert m.haircut() == WAD * 15 // 16
-    assert m.account_value(BOB, low, T0) == 14_500 * WAD
+    assert (m.account(BOB).pnl, m.pnl_pos_total, m.warming_total) == (8_000 * WAD, 8_000 * WAD, 8_000 * WAD)
+    assert (m.coverage(), m.haircut()) == (WAD * 15 // 16, WAD)  # h once it has matured
+    later = T0 + m.params.warmup_period
+    m.touch([BOB], low, later)
+    assert (m.warming_total, m.haircut()) == (0, WAD * 15 // 16)
+    assert m.account_value(BOB, low, later) == 15_000 * WAD  # 7,000 + 8,000: maintenance equity, no haircut
 
 
 # ------------------------------------------------------------------ conservation

@@ -328,7 +328,10 @@ def test_liquidate_collateral__open_account_must_be_under_maintenance():
     assert args == (ALICE, 2_399 * WAD, 1_500 * WAD)
     low = 57_000 * WAD  # -1 - 1,500 + 2,400 = 899 < 1,425: one WETH unit sale is allowed
     out = m.liquidate_collateral(KEEPER, ALICE, WAD, low, T0, PRICES)
-    assert (out.repaid, m.account(ALICE).pnl, m.account(ALICE).size) == (WAD, 0, WAD // 2)
+    # the touch marked her to market first: the 1,500 loss joined the debt; a partial repayment
+    # of 1 USD buys whole WETH units only (rounded down), 400 wei short of 1 USD
+    assert out.repaid == WAD - 400
+    assert (m.account(ALICE).pnl, m.account(ALICE).size) == (-1_501 * WAD + out.repaid, WAD // 2)
 
 
 # ------------------------------------------------------------------ accounts without collateral

@@ -76,7 +76,7 @@ def test_state_changing_method__without_sender__raises(token):
 def test_struct_output__has_field_names(chain):
     btc, _ = inprocess_suite(chain)
     account = btc.market.accountOf(ALICE)
-    assert account == (0, 0, 0, 0, 0)
+    assert account == (0,) * 8
     assert account.capital == 0 and account.size == 0
 
 

@@ -134,6 +134,8 @@ MARKET_BOUNDS = [
     ("priceBand", 10**15 - 1, 10**15, WAD // 5),
     ("priceBand", WAD // 5 + 1, 10**15, WAD // 5),
     ("maxOpenInterest", 0, 1, U128_MAX),
+    ("warmupPeriod", 59, 60, 86_400),
+    ("warmupPeriod", 86_401, 60, 86_400),
     ("minPositionSize", 0, 1, 1_000 * WAD),
     ("minPositionSize", 1_000 * WAD + 1, 1, 1_000 * WAD),  # at most the OI cap
 ]
@@ -166,6 +168,7 @@ def test_createMarket__every_param_at_its_lower_bound_accepted(ex, owner):
         makerFee=0,
         takerFee=0,
         priceBand=10**15,
+        warmupPeriod=60,
         maxOpenInterest=1,
         minPositionSize=1,
     )
@@ -184,6 +187,7 @@ def test_createMarket__every_param_at_its_upper_bound_accepted(project, ex, owne
         makerFee=10**16,
         takerFee=10**16,
         priceBand=WAD // 5,
+        warmupPeriod=86_400,
         maxOpenInterest=U128_MAX,
         minPositionSize=U128_MAX,
     )
