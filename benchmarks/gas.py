@@ -211,16 +211,34 @@ class GasSuite:
         return out
 
     def settle_scenario(self, n_pairs: int, steady_sizes=(1, 10, 100)) -> dict:
-        """Fresh funded pairs: one cold fill, the other pairs' cold fills in one batch, then
-        steady-state batches of each size (every account already has capital and a position)."""
+        """Fresh funded pairs: one cold fill, the other pairs' cold fills in one batch; then the
+        first profit of each pair (the funding one side receives warms up: its account's vesting
+        word goes from zero to non-zero, once in the account's life), one pair alone and the rest
+        in one batch; then steady-state batches of each size (every account already has capital,
+        a position and its vesting word)."""
         makers, takers = self.new_traders(n_pairs), self.new_traders(n_pairs)
         pairs = list(zip(makers, takers))
         out = {"pairs": pairs, "cold_1": self.settle(pairs[:1])}
         if n_pairs > 1:
             out["cold_rest"] = self.settle(pairs[1:])
+        out["first_profit_1"] = self.settle(pairs[:1])
+        if n_pairs > 1:
+            out["first_profit_rest"] = self.settle(pairs[1:])
         for n in steady_sizes:
             out[f"steady_{n}"] = self.settle(pairs[:n])
         return out
+
+    def touch_scenario(self, n_accounts: int = 100):
+        """The keeper's sweep: `n_accounts` longs of 0.01 BTC at 60,000 (each against its own
+        short), the price 1 % down and funding accrued; one `touch` of all the longs, which marks
+        each to market, settles its funding and pays its loss from capital. Returns (longs,
+        shorts, receipt)."""
+        longs, shorts = self.new_traders(n_accounts), self.new_traders(n_accounts)
+        self.open_positions(list(zip(longs, shorts)))
+        self.tick()
+        self.ex.set_price(BTC_PRICE * 99 // 100)
+        self.tick()
+        return longs, shorts, self.ex.market.touch([a.address for a in longs], sender=self.keeper)
 
     def crank_scenario(self):
         """A crank with one long and one short open, 60 s after the last accrual."""
@@ -320,22 +338,26 @@ class GasSuite:
         return out
 
     def collateral_settle_scenario(self):
-        """A pair opened cold with 0.1 BTC, then the measured steady 1-fill settle (0.01 BTC more)
-        in which the taker (short) has 100 USDC of capital and $1,000 of every registered token,
-        so that its margin check asks the pool (which prices every token). Returns (taker, receipt)."""
+        """A pair opened cold with 0.1 BTC and its first-profit fill (see `settle_scenario`), then
+        the measured steady 1-fill settle (0.01 BTC more) in which the taker (short) has 100 USDC
+        of capital and $1,000 of every registered token, so that its margin check asks the pool
+        (which prices every token). Returns (taker, receipt)."""
         maker, taker = self.new_traders(1)[0], self.new_traders(1, 100)[0]
         self.give_collateral(taker, [1_000] * len(self.collaterals))
         self.settle([(maker, taker)], size=WAD // 10)
+        self.settle([(maker, taker)])
         return taker, self.settle([(maker, taker)])
 
     def capital_settle_scenario(self):
-        """Two accounts with 10,000 USDC each: a 0.1 BTC fill, then the measured steady 1-fill
-        settle. Fixed traders and order nonces, so that the same transaction runs on a market
-        with and without a collateral pool (the signatures differ: the router's address)."""
+        """Two accounts with 10,000 USDC each: a 0.1 BTC fill and the first-profit fill, then the
+        measured steady 1-fill settle. Fixed traders and order nonces, so that the same
+        transaction runs on a market with and without a collateral pool (the signatures differ:
+        the router's address)."""
         pair = (trader(5_000), trader(5_001))
         self.deposit_for(pair, 10_000)
         self.settle([pair], size=WAD // 10, nonce=10**6)
-        return self.settle([pair], nonce=10**6 + 2)
+        self.settle([pair], nonce=10**6 + 2)
+        return self.settle([pair], nonce=10**6 + 4)
 
     # the victim's collateral, USD per registered token (weighted: 840 + 960 + 3,600 = 5,400 USD
     # for three tokens; 5,400 of WETH alone for one), on 700 USDC of capital: 6,100 in all, as the
@@ -486,11 +508,21 @@ def run() -> str:
         row("settle", "1 fill, cold (both accounts never had a position)", st["cold_1"].gas_used)
         cold = st["cold_rest"].gas_used
         row("settle", "99 fills, cold: per fill", cold // 99, f"total {cold:,}")
+        row("settle", "1 fill, first profit of the pair", st["first_profit_1"].gas_used,
+            "one account's vesting word: zero to non-zero, once")
+        first = st["first_profit_rest"].gas_used
+        row("settle", "99 fills, first profit: per fill", first // 99, f"total {first:,}")
         for n in (1, 10, 100):
             g = st[f"steady_{n}"].gas_used
             row("settle", f"{n} fill{'s' if n > 1 else ''}, steady: per fill", g // n, f"total {g:,}")
         marginal = (st["steady_100"].gas_used - st["steady_10"].gas_used) // 90
         row("settle", "steady: marginal cost of one more fill", marginal, "(g100 - g10) / 90")
+
+        # ---- the keeper's sweep: touch 100 losers in one call
+        losers, winners, touch = suite.touch_scenario(100)
+        row("touch", "100 accounts with a loss: per account", touch.gas_used // 100,
+            f"total {touch.gas_used:,}: mark, funding, loss paid from capital")
+        ex.set_price(BTC_PRICE)
 
         # ---- liquidate
         victim, counterparty, liq = suite.liquidation_scenario(carol)
@@ -499,7 +531,7 @@ def run() -> str:
         ex.set_price(BTC_PRICE)
 
         # ---- crank with 1,000 open positions: the same FundingRate state as the first one
-        known = [alice, bob, carol, *pair, *makers, *takers, victim, counterparty]
+        known = [alice, bob, carol, *pair, *makers, *takers, *losers, *winners, victim, counterparty]
 
         def open_count(accts):
             return sum(1 for a in accts if ex.market.positionOf(a.address)[0] != 0)
@@ -731,8 +763,9 @@ def render(rows, breakdown, mc_rows, per_token, elapsed, project) -> str:
         "|---|---|---:|---|",
         *[f"| {op} | {case} | {gas:,} | {note} |" for op, case, gas, note in rows],
         "",
-        "Steady state: both accounts already hold capital and a position; each fill has two fresh",
-        "orders (new `filled` slots). Cold: the accounts have capital but never had a position.",
+        "Steady state: both accounts already hold capital, a position and their profit-vesting word",
+        "(written by the first fill that gave the account profit: funding, here); each fill has two",
+        "fresh orders (new `filled` slots). Cold: the accounts have capital but never had a position.",
         "",
         "## Where a steady settle spends its gas: 1 fill, and 10 fills per fill",
         "",

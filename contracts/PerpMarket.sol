@@ -49,32 +49,32 @@ contract PerpMarket is IPerpMarket {
     int256 private constant INDEX_SCALE = 1e27;
 
     /// @dev Storage words of an account: 1 = capital and pnl; 2 = also size and openNotional;
-    ///      3 = also fundingSnapshot; 4 = also the warming profit. Totals: 1 = vault and
-    ///      capitalTotal; 2 = also insurance and pnlPosTotal; 3 = also open interest; 4 = also the
-    ///      warming total and the bad debt.
+    ///      3 = also fundingSnapshot and the warming profit; 4 = also the warming's vesting times
+    ///      (a word read and written only while something warms: a time is read only then).
     uint256 private constant ALL = 4;
+    /// @dev Storage words of the totals: 1 = vault and capitalTotal; 2 = also insurance and
+    ///      pnlPosTotal; 3 = also open interest and the warming total.
+    uint256 private constant TOTALS = 3;
 
     struct Account {
         uint128 capital; // slot 0
         int128 pnl;
         int128 size; // slot 1
         int128 openNotional; // sum of signed entry notionals still open (size x mark after a touch)
-        int256 fundingSnapshot; // slot 2
-        uint128 warming; // slot 3: the part of positive pnl still warming up (<= max(pnl, 0))
-        uint64 warmStart; // it vests linearly from warmStart to warmEnd
+        int128 fundingSnapshot; // slot 2 (|index| < 2^127 / 1e27 USD per unit: centuries at any capped rate)
+        uint128 warming; // the part of positive pnl still warming up (<= max(pnl, 0))
+        uint64 warmStart; // slot 3: it vests linearly from warmStart to warmEnd (stale while warming == 0)
         uint64 warmEnd;
     }
 
-    /// @dev The market's totals (4 slots), all WAD.
+    /// @dev The market's totals (3 slots), all WAD.
     struct Totals {
         uint128 vault; // slot 0: tokens held
         uint128 capitalTotal; // sum of capital (senior)
         uint128 insurance; // slot 1
         uint128 pnlPosTotal; // sum of positive pnl (junior)
-        uint128 longs; // slot 2: open interest per side
-        uint128 shorts;
-        uint128 warmingTotal; // slot 3: sum of warming (as of each account's last touch)
-        uint128 badDebt; // cumulative loss beyond the insurance fund, socialised through h
+        uint128 longs; // slot 2: open interest, = shorts at rest (every fill and takeover is zero-sum)
+        uint128 warmingTotal; // sum of warming (as of each account's last touch)
     }
 
     /// @dev Which equity a margin check counts (DESIGN section 6).
@@ -108,6 +108,8 @@ contract PerpMarket is IPerpMarket {
     ICollateralPool public collateralPool;
 
     Totals internal _totals;
+    /// @dev Cumulative loss beyond the insurance fund, socialised through h (off the hot paths).
+    uint256 internal _badDebt;
 
     mapping(address => Account) internal _accounts;
 
@@ -174,7 +176,7 @@ contract PerpMarket is IPerpMarket {
         uint256 words = 1;
         Totals memory g;
         if (open || (wad > a.capital && a.pnl > 0)) {
-            (a, g, words) = (_loadAccount(account, ALL), _loadTotals(ALL), ALL);
+            (a, g, words) = (_loadAccount(account, ALL), _loadTotals(TOTALS), ALL);
             if (open) {
                 Prices memory pr = _accruePrices();
                 mark = pr.mark;
@@ -193,7 +195,7 @@ contract PerpMarket is IPerpMarket {
 
         if (open) _requireMargin(account, a, g, mark, _params.initialMarginRatio, Equity.Withdrawal);
         _storeAccount(account, a, words);
-        _storeTotals(g, words);
+        _storeTotals(g, words == ALL ? TOTALS : 1);
         emit Events.Withdraw(account, to, amount, wad);
         collateral.safeTransfer(to, amount);
     }
@@ -205,14 +207,14 @@ contract PerpMarket is IPerpMarket {
         Prices memory pr = _accruePrices();
         pr.paused = paused;
         MarketParams memory p = _loadParams();
-        Totals memory g = _loadTotals(ALL);
+        Totals memory g = _loadTotals(TOTALS);
         // two account buffers for the whole batch, refilled for each fill
         Account memory maker;
         Account memory taker;
         for (uint256 i; i < trades.length; ++i) {
             _executeTrade(trades[i], pr, p, g, maker, taker);
         }
-        _storeTotals(g, ALL);
+        _storeTotals(g, TOTALS);
     }
 
     /// @dev One fill: band, maker side, taker side, open-interest cap, then both margin checks.
@@ -225,11 +227,11 @@ contract PerpMarket is IPerpMarket {
         Account memory taker
     ) private {
         _checkBand(t.price, pr.index, p.priceBand);
-        (uint128 longsBefore, uint128 shortsBefore) = (g.longs, g.shorts);
+        uint128 longsBefore = g.longs;
         (address makerAccount, address takerAccount) = (t.maker, t.taker);
         bool makerUp = _applySide(t, makerAccount, true, maker, pr, p, g);
         bool takerUp = _applySide(t, takerAccount, false, taker, pr, p, g);
-        _checkOpenInterest(g, longsBefore, shortsBefore, p.maxOpenInterest);
+        _checkOpenInterest(g, longsBefore, p.maxOpenInterest);
         if (takerAccount == makerAccount) maker = taker; // a self-trade: the maker's copy predates the taker's side
         _requireTradeMargin(makerAccount, maker, g, pr.mark, p, makerUp);
         _requireTradeMargin(takerAccount, taker, g, pr.mark, p, takerUp);
@@ -270,16 +272,16 @@ contract PerpMarket is IPerpMarket {
         if (a.size == 0) {
             if (a.pnl >= 0) return; // flat and owing nothing: free to leave, oracles up or down
             // flat in debt: what collateral is left must still back the debt (needs no market price)
-            _requireMargin(account, a, _loadTotals(ALL), 0, 0, Equity.Withdrawal);
+            _requireMargin(account, a, _loadTotals(TOTALS), 0, 0, Equity.Withdrawal);
             return;
         }
         if (paused) revert MarketPaused(marketId);
         Prices memory pr = _accruePrices();
-        Totals memory g = _loadTotals(ALL);
+        Totals memory g = _loadTotals(TOTALS);
         _touch(account, a, g, pr.mark, pr.cumulative);
         _requireMargin(account, a, g, pr.mark, _params.initialMarginRatio, Equity.Withdrawal);
         _storeAccount(account, a, ALL);
-        _storeTotals(g, ALL);
+        _storeTotals(g, TOTALS);
     }
 
     // ================================================================== permissionless
@@ -294,7 +296,7 @@ contract PerpMarket is IPerpMarket {
 
         // accrue
         Prices memory pr = _accruePrices();
-        Totals memory g = _loadTotals(ALL);
+        Totals memory g = _loadTotals(TOTALS);
         MarketParams memory p = _loadParams();
         _touch(account, a, g, pr.mark, pr.cumulative);
         int256 value = _equity(a, pr.mark, g, Equity.Maintenance) + _collateralValueOf(account);
@@ -332,7 +334,7 @@ contract PerpMarket is IPerpMarket {
 
         _storeAccount(account, a, ALL);
         _storeAccount(msg.sender, l, ALL);
-        _storeTotals(g, ALL);
+        _storeTotals(g, TOTALS);
         emit Events.Liquidation(account, msg.sender, amount, pr.mark, fee, reward);
         emit Events.InsuranceChanged(g.insurance);
     }
@@ -348,7 +350,7 @@ contract PerpMarket is IPerpMarket {
         Account memory l = _loadAccount(msg.sender, ALL);
 
         // accrue (a flat account in debt needs no market price: its liquidation never waits for one)
-        Totals memory g = _loadTotals(ALL);
+        Totals memory g = _loadTotals(TOTALS);
         uint256 mark;
         if (a.size != 0 || l.size != 0) {
             Prices memory pr = _accruePrices();
@@ -379,7 +381,7 @@ contract PerpMarket is IPerpMarket {
 
         _storeAccount(account, a, ALL);
         _storeAccount(msg.sender, l, ALL);
-        _storeTotals(g, ALL);
+        _storeTotals(g, TOTALS);
         emit Events.DebtRepaid(account, msg.sender, repaid, a.pnl);
     }
 
@@ -387,16 +389,16 @@ contract PerpMarket is IPerpMarket {
     function settleFunding(address account) external {
         Account memory a = _loadAccount(account, ALL);
         Prices memory pr = _accruePrices();
-        Totals memory g = _loadTotals(ALL);
+        Totals memory g = _loadTotals(TOTALS);
         _touch(account, a, g, pr.mark, pr.cumulative);
         _storeAccount(account, a, ALL);
-        _storeTotals(g, ALL);
+        _storeTotals(g, TOTALS);
     }
 
     /// @inheritdoc IPerpMarket
     function touch(address[] calldata accounts) external returns (uint256 touched) {
         Prices memory pr = _accruePrices();
-        Totals memory g = _loadTotals(ALL);
+        Totals memory g = _loadTotals(TOTALS);
         Account memory a;
         for (uint256 i; i < accounts.length; ++i) {
             address account = accounts[i];
@@ -406,7 +408,7 @@ contract PerpMarket is IPerpMarket {
             _storeAccount(account, a, ALL);
             ++touched;
         }
-        _storeTotals(g, ALL);
+        _storeTotals(g, TOTALS);
     }
 
     // ================================================================== views
@@ -517,7 +519,8 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function openInterest() external view returns (uint256 longs, uint256 shorts) {
-        return (_totals.longs, _totals.shorts);
+        uint256 longs_ = _totals.longs;
+        return (longs_, longs_);
     }
 
     /// @inheritdoc IPerpMarket
@@ -527,7 +530,7 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function haircut() external view returns (uint256) {
-        return _haircut(_loadTotals(ALL));
+        return _haircut(_loadTotals(TOTALS));
     }
 
     /// @inheritdoc IPerpMarket
@@ -559,7 +562,7 @@ contract PerpMarket is IPerpMarket {
 
     /// @inheritdoc IPerpMarket
     function badDebt() external view returns (uint256) {
-        return _totals.badDebt;
+        return _badDebt;
     }
 
     /// @inheritdoc IPerpMarket
@@ -589,12 +592,16 @@ contract PerpMarket is IPerpMarket {
                 mstore(add(a, 0x40), signextend(15, w)) // size
                 mstore(add(a, 0x60), signextend(15, shr(128, w))) // openNotional
             }
-            if gt(words, 2) { mstore(add(a, 0x80), sload(add(slot, 2))) } // fundingSnapshot
+            if gt(words, 2) {
+                w := sload(add(slot, 2))
+                mstore(add(a, 0x80), signextend(15, w)) // fundingSnapshot
+                mstore(add(a, 0xa0), shr(128, w)) // warming
+            }
             if gt(words, 3) {
-                w := sload(add(slot, 3))
-                mstore(add(a, 0xa0), and(w, 0xffffffffffffffffffffffffffffffff)) // warming
-                mstore(add(a, 0xc0), and(shr(128, w), 0xffffffffffffffff)) // warmStart
-                mstore(add(a, 0xe0), shr(192, w)) // warmEnd
+                w := 0
+                if mload(add(a, 0xa0)) { w := sload(add(slot, 3)) } // the times matter only while warming
+                mstore(add(a, 0xc0), and(w, 0xffffffffffffffff)) // warmStart
+                mstore(add(a, 0xe0), shr(64, w)) // warmEnd
             }
         }
     }
@@ -607,12 +614,9 @@ contract PerpMarket is IPerpMarket {
             let mask := 0xffffffffffffffffffffffffffffffff
             sstore(slot, or(and(mload(a), mask), shl(128, mload(add(a, 0x20)))))
             if gt(words, 1) { sstore(add(slot, 1), or(and(mload(add(a, 0x40)), mask), shl(128, mload(add(a, 0x60))))) }
-            if gt(words, 2) { sstore(add(slot, 2), mload(add(a, 0x80))) }
-            if gt(words, 3) {
-                sstore(
-                    add(slot, 3),
-                    or(or(and(mload(add(a, 0xa0)), mask), shl(128, and(mload(add(a, 0xc0)), 0xffffffffffffffff))), shl(192, mload(add(a, 0xe0))))
-                )
+            if gt(words, 2) { sstore(add(slot, 2), or(and(mload(add(a, 0x80)), mask), shl(128, mload(add(a, 0xa0))))) }
+            if and(gt(words, 3), gt(mload(add(a, 0xa0)), 0)) {
+                sstore(add(slot, 3), or(and(mload(add(a, 0xc0)), 0xffffffffffffffff), shl(64, mload(add(a, 0xe0)))))
             }
         }
     }
@@ -767,16 +771,15 @@ contract PerpMarket is IPerpMarket {
         a.openNotional = openNotional.toInt128();
     }
 
+    /// @dev Only the long side is kept: after both sides of a fill (or a takeover) the shorts equal
+    ///      the longs, so a second counter would cost a word for a number already known.
     function _updateOpenInterest(Totals memory g, int256 oldSize, int256 newSize) private pure {
         if (oldSize > 0) g.longs -= uint128(uint256(oldSize));
-        else if (oldSize < 0) g.shorts -= uint128(uint256(-oldSize));
         if (newSize > 0) g.longs += uint128(uint256(newSize));
-        else if (newSize < 0) g.shorts += uint128(uint256(-newSize));
     }
 
-    function _checkOpenInterest(Totals memory g, uint128 longsBefore, uint128 shortsBefore, uint256 cap) private pure {
+    function _checkOpenInterest(Totals memory g, uint128 longsBefore, uint256 cap) private pure {
         if (g.longs > longsBefore && g.longs > cap) revert OpenInterestCapExceeded(true, g.longs, cap);
-        if (g.shorts > shortsBefore && g.shorts > cap) revert OpenInterestCapExceeded(false, g.shorts, cap);
     }
 
     function _checkBand(uint256 price, uint256 index, uint256 band) private pure {
@@ -818,7 +821,7 @@ contract PerpMarket is IPerpMarket {
     function _settleFunding(address account, Account memory a, Totals memory g, int256 cumulative) private {
         int256 snapshot = a.fundingSnapshot;
         if (snapshot == cumulative) return;
-        a.fundingSnapshot = cumulative;
+        a.fundingSnapshot = cumulative.toInt128();
         int256 size = a.size;
         if (size == 0) return;
         int256 payment = size.mulDivCeil(cumulative - snapshot, INDEX_SCALE);
@@ -905,7 +908,7 @@ contract PerpMarket is IPerpMarket {
         uint256 debt = uint256(-int256(a.pnl));
         uint256 covered = debt.min(g.insurance);
         g.insurance -= uint128(covered);
-        g.badDebt = (g.badDebt + debt - covered).toUint128();
+        _badDebt += debt - covered;
         _setPnl(a, g, 0);
         emit Events.BadDebt(account, debt, covered, debt - covered);
     }

@@ -280,7 +280,12 @@ class Simulation:
             open_interest=longs / WAD, insurance=market.insuranceFund() / WAD,
             haircut=market.haircut() / WAD, trades=self.hour_fills[name], volume=self.hour_volume[name],
             liquidations=liqs, bad_debt=market.badDebt() / WAD, pnl_warming=market.pnlWarmingTotal() / WAD,
+            debt=self._debt(market) / WAD,
         ))
+
+    def _debt(self, market) -> int:
+        """What the agents owe the market (their negative PnL), WAD."""
+        return -sum(min(market.pnlOf(a.account), 0) for a in self.agents)
 
     # ------------------------------------------------------------------ the end
 
@@ -288,6 +293,11 @@ class Simulation:
         # the last hours' profit matures before everyone leaves (withdrawals pay matured PnL only)
         warmup = max(self.markets[name].warmupPeriod() for name in MARKETS)
         self.chain.mine(1, timestamp=self.chain.blocks.head.timestamp + warmup + 1)
+        everyone = [a.account.address for a in self.agents] + [self.keeper_account.address]
+        for name in MARKETS:  # the keeper's last touch: the matured profit counts in h
+            feed = self.feeds[name]
+            feed.updateAnswer(feed.latestRoundData()[1], sender=self.deployer)  # fresh after the wait
+            self.markets[name].touch(everyone, sender=self.keeper_account)
         for name in MARKETS:
             self._withdraw_collateral(name)
             self._withdraw_flat(name)

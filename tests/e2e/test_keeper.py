@@ -104,11 +104,11 @@ def test_keeper__survives_an_rpc_hiccup(project, chain, shocked, keeper):
         def __getattr__(self, name):
             return getattr(real, name)
 
-        def healthOf(self, accounts):
+        def candidatesOf(self, accounts):  # the scan's one batched view call
             if not failures:
                 failures.append(1)
                 raise ConnectionError("connection reset by peer")
-            return real.healthOf(accounts)
+            return real.candidatesOf(accounts)
 
     btc.market = Flaky()
     k.tick()

@@ -22,8 +22,13 @@ def test_simulation__quick_crash_window_passes_its_report(project, chain, accoun
 
     failed = [c.line() for c in result.checks if not c.ok]
     assert not failed, failed
-    # 7 per market, per collateral pool one per token and the flat-debt check, and the withdrawal check
-    assert len(result.checks) == 7 * 2 + (2 + 1) + (1 + 1) + 1
+    # 7 per market, per collateral pool one per token and the flat-debt check, the withdrawal check
+    # and the haircut's hour-by-hour check
+    assert len(result.checks) == 7 * 2 + (2 + 1) + (1 + 1) + 1 + 1
+    [haircut] = [c for c in result.checks if c.name.startswith("haircut:")]
+    assert haircut.ok and haircut.detail.startswith("48 market-hours, ")
+    clean = [r for r in result.records if r.bad_debt == 0 and r.debt == 0]
+    assert len(clean) > 40 and all(r.haircut == 1 for r in clean)
     assert [c.name for c in result.checks if "collateral" in c.name] == [
         "BTC-USD collateral WETH: pool balance = accounted total = sum of balances",
         "BTC-USD collateral FRAX: pool balance = accounted total = sum of balances",

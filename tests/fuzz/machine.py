@@ -581,6 +581,28 @@ class ExchangeMachine(RuleBasedStateMachine):
         assert value_after * maintenance >= value * maintenance_after, (
             f"partial liquidation lowered the margin ratio: {value}/{maintenance} -> {value_after}/{maintenance_after}")
 
+    @rule(market=st.sampled_from(MARKETS), liquidator=st.sampled_from(PEOPLE), quarters=st.integers(1, 4))
+    def liquidate_winner_under_haircut(self, market, liquidator, quarters):
+        """While h < 1, a keeper tries the open account that the haircut would hurt most (its
+        positive PnL cut at h, against its maintenance): maintenance counts PnL in full, so a
+        solvent winner must stand (`_liquidate` asserts it)."""
+        mi = self.mirrors[market]
+        s, now = mi.model, self._now()
+        h = s.haircut()
+        if h == WAD:
+            return
+        def slack(p):  # maintenance equity with positive pnl at h, less maintenance
+            a = s.account(self._who(p).address)
+            value = s.account_value(self._who(p).address, mi.index, now, prices=mi.prices(now))
+            return value - max(a.pnl, 0) * (WAD - h) // WAD - s.margin_requirements(self._who(p).address, mi.index)[1]
+        winners = [p for p in PEOPLE if s.account(self._who(p).address).size != 0 and s.account(self._who(p).address).pnl > 0]
+        if not winners:
+            return
+        victim = min(winners, key=slack)
+        amount = abs(s.account(self._who(victim).address).size) * quarters // 4
+        note(f"[{market}] h = {h}: liquidate winner {victim} by {liquidator}: {amount}")
+        self._liquidate(market, liquidator, victim, amount)
+
     @rule(market=st.sampled_from(MARKETS), victim=st.sampled_from(PEOPLE), liquidator=st.sampled_from(PEOPLE),
           quarters=st.integers(1, 4), overshoot_bp=st.sampled_from([0, 50, 500]),
           seize=st.sampled_from([0, 0, 1, 2, 3, 4, 8]))

@@ -198,11 +198,11 @@ def test_liquidate_collateral__liquidator_with_a_position_keeps_initial_margin(i
 
 
 def test_liquidate_collateral__collateral_exhausted_leaves_bad_debt(
-    in_debt, owner, alice, bob, carol, dave, erin, keeper
+    in_debt, chain, owner, alice, bob, carol, dave, erin, keeper
 ):
     """Insurance first: dave and erin trade 1 BTC at 57,000 under a 0.1 % taker fee (57 to the fund).
-    bob closes his short against carol: +1,500 realised, backed only by alice's lost 600 (haircut
-    0.4). WETH falls to 300: its sale (285 at 300 x 0.95) leaves 615 of the 900 debt; the fund pays 57
+    bob closes his short against carol: +1,500 realised; while it warms up nobody is cut. Matured, it
+    is backed only by alice's lost 600 until her WETH is sold (haircut 0.4). WETH falls to 300: its sale (285 at 300 x 0.95) leaves 615 of the 900 debt; the fund pays 57
     and 558 is socialised: the residual 600 + 285 + 57 = 942 backs 1,500 (haircut 0.628)."""
     cx, weth = in_debt, in_debt.collaterals["WETH"]
     cx.router.setMarketParams(MARKET_ID, market_params(**{**PARAMS, "takerFee": 10**15}), sender=owner)
@@ -213,6 +213,11 @@ def test_liquidate_collateral__collateral_exhausted_leaves_bad_debt(
     assert cx.market.insuranceFund() == usd(57)
     cx.trade(carol, bob, -HALF, usd(57_000))
     assert cx.market.pnlOf(bob) == usd(1_500)
+    assert (cx.market.pnlWarmingOf(bob), cx.market.haircut()) == (usd(1_500), WAD)
+    chain.mine(1, timestamp=chain.blocks.head.timestamp + cx.market.warmupPeriod() + 1)
+    set_btc(cx, 57_000)  # fresh after the wait
+    cx.market.touch([bob], sender=keeper)
+    assert (cx.market.pnlWarmingOf(bob), cx.market.pnlMaturedOf(bob)) == (0, usd(1_500))
     assert cx.market.haircut() == 4 * WAD // 10
 
     weth.set_price(300)
@@ -316,14 +321,16 @@ def test_liquidate_collateral__no_debt_reverts(cx, alice, keeper):
 
 
 def test_liquidate_collateral__position_above_maintenance_reverts(cx, alice, bob, keeper):
-    """alice: no capital, 2 WETH (4,800), long 0.5 at 60,000; at 58,000 she sells half: -500 realised
-    is debt; the rest is 500 under water: value -500 - 500 + 4,800 = 3,800 >= 0.25 x 58,000 x 8 %."""
+    """alice: no capital, 2 WETH (4,800), long 0.5 at 60,000; at 58,000 she sells half: the trade
+    marks her whole position, so -1,000 is realised and is debt (the half she keeps now stands at
+    58,000): value -1,000 + 4,800 = 3,800 >= 0.25 x 58,000 x 8 %."""
     fund(cx, bob, usd(1_000_000))
     deposit(cx, alice, cx.collaterals["WETH"], 2 * WAD)
     open_long(cx, alice, bob, HALF)
     set_btc(cx, 58_000)
     cx.trade(bob, alice, WAD // 4, usd(58_000))
-    assert (cx.market.pnlOf(alice), cx.market.capitalOf(alice)) == (-usd(500), 0)
+    assert (cx.market.pnlOf(alice), cx.market.capitalOf(alice)) == (-usd(1_000), 0)
+    assert cx.market.positionOf(alice)[1] == usd(58_000) // 4  # entry moved to the mark
     with reverts(cx.market.NotLiquidatable, account=alice.address, accountValue=usd(3_800), maintenance=usd(1_160)):
         cx.market.liquidateCollateral(alice, MAX, sender=keeper)
 
