@@ -15,7 +15,7 @@ library ParamsLib {
     uint256 internal constant MIN_PRICE_BAND = 0.001e18;
     uint256 internal constant MAX_PRICE_BAND = 0.2e18;
     /// @dev Fresh profit warms up at least a minute (a keeper's sweep of the losers must fit in it:
-    ///      README "Sound haircut" states the inequality) and at most a day.
+    ///      README "The warmup inequality" states it) and at most a day.
     uint256 internal constant MIN_WARMUP_PERIOD = 60;
     uint256 internal constant MAX_WARMUP_PERIOD = 1 days;
     uint256 internal constant MAX_INTEREST_RATE = 0.001e18; // per 8 h

@@ -28,7 +28,9 @@ def test_simulation__quick_crash_window_passes_its_report(project, chain, accoun
     [haircut] = [c for c in result.checks if c.name.startswith("haircut:")]
     assert haircut.ok and haircut.detail.startswith("48 market-hours, ")
     clean = [r for r in result.records if r.bad_debt == 0 and r.debt == 0]
-    assert len(clean) > 40 and all(r.haircut == 1 for r in clean)
+    # not vacuous: most hours carry no debt (the WETH-margined long's realised loss is debt until
+    # its WETH is sold), and in each of them nobody is cut
+    assert len(clean) > len(result.records) // 2 and all(r.haircut == 1 for r in clean)
     assert [c.name for c in result.checks if "collateral" in c.name] == [
         "BTC-USD collateral WETH: pool balance = accounted total = sum of balances",
         "BTC-USD collateral FRAX: pool balance = accounted total = sum of balances",
