@@ -429,9 +429,10 @@ contract PerpMarket is IPerpMarket {
         return _accounts[account].pnl;
     }
 
-    /// @notice The whole account in one call (capital, pnl, size, openNotional, fundingSnapshot).
+    /// @notice The whole account in one call. The warm-up times read zero while nothing is warming
+    ///         (they are stale in storage then: a touch does not spend a write on them).
     function accountOf(address account) external view returns (Account memory) {
-        return _accounts[account];
+        return _loadAccount(account, ALL);
     }
 
     /// @notice Collateral tokens held, in WAD.

@@ -640,8 +640,11 @@ class Account:
     __deepcopy__ = _flat_copy
 
     def as_tuple(self) -> tuple[int, ...]:
+        """As the contract's ``accountOf`` returns it: the warm-up times read zero while nothing
+        is warming (they mean nothing then)."""
+        warming = self.warming != 0
         return (self.capital, self.pnl, self.size, self.open_notional, self.funding_snapshot,
-                self.warming, self.warm_start, self.warm_end)
+                self.warming, self.warm_start if warming else 0, self.warm_end if warming else 0)
 
 
 @dataclass(frozen=True)
