@@ -130,27 +130,7 @@ class GasSuite:
         if not self._approved:
             ex.token.approve(ex.router, 2**256 - 1, sender=funder)
             self._approved = True
-        web3, nonce = provider.web3, funder.nonce
-        provider.auto_mine = False
-        try:
-            hashes = [
-                web3.eth.send_transaction(
-                    {
-                        "from": funder.address,
-                        "to": ex.router.address,
-                        "data": ex.router.depositFor.encode_input(ex.market_id, t.address, usdc * USDC),
-                        "gas": 300_000,
-                        "nonce": nonce + k,
-                    }
-                )
-                for k, t in enumerate(traders)
-            ]
-            while int(provider.make_request("txpool_status", [])["pending"], 16):
-                provider.mine(1)
-        finally:
-            provider.auto_mine = True
-        failed = [h for h in hashes if web3.eth.get_transaction_receipt(h)["status"] != 1]
-        assert not failed, f"{len(failed)} depositFor reverted"
+        deposit_many(self.chain, ex.router, ex.market_id, funder, [t.address for t in traders], usdc * USDC)
 
     def fills(self, pairs, size: int = FILL_SIZE, price: int = FILL_PRICE, nonce: int | None = None) -> list:
         """One fresh fill per (maker, taker): the maker buys `size` from the taker at `price`.
@@ -269,6 +249,29 @@ class GasSuite:
         victim, counterparty = self.liquidation_setup()
         return victim, counterparty, self.liquidate(victim, liquidator)
 
+    def liquidation_batch_scenario(self, n: int, liquidator):
+        """`n` 10x longs of 0.01 BTC at 60,000 (61 USDC each, against their own shorts); the price
+        falls to 56,500, below their maintenance; one `liquidateBatch` of them all, amount 0 (the
+        whole position), by `liquidator` (funded, as in `liquidation_scenario`). Then the price is
+        back at 60,000. Returns (victims, shorts, receipt)."""
+        victims, shorts = self.new_traders(n, 61), self.new_traders(n)
+        self.open_positions(list(zip(victims, shorts)))
+        self.tick()
+        self.ex.set_price(56_500)
+        self.tick()
+        receipt = self.ex.market.liquidateBatch([v.address for v in victims], [0] * n, sender=liquidator)
+        assert all(self.ex.market.positionOf(v.address)[0] == 0 for v in victims)
+        self.tick()
+        self.ex.set_price(BTC_PRICE)
+        return victims, shorts, receipt
+
+    def skipped_batch(self, accounts, liquidator):
+        """`liquidateBatch` of healthy open `accounts`: every entry skipped (`NotLiquidatable`)."""
+        self.tick()
+        receipt = self.ex.market.liquidateBatch([a.address for a in accounts], [0] * len(accounts), sender=liquidator)
+        assert len(list(receipt.events.filter(self.ex.market.LiquidationSkipped))) == len(accounts)
+        return receipt
+
     # ------------------------------------------------------------ multi-collateral (issue 7)
 
     def add_collaterals(self, deploy, n: int) -> None:
@@ -385,6 +388,34 @@ class GasSuite:
 
 
 # ---------------------------------------------------------------- analysis
+
+
+def deposit_many(chain, router, market_id: int, funder, addresses: list[str], amount: int) -> None:
+    """`router.depositFor(market_id, a, amount)` from `funder` (an unlocked Anvil account with the
+    tokens and the router's allowance) for each address, sent without waiting and mined in bulk:
+    through ape's per-transaction round trips, 1,000 deposits would take minutes."""
+    provider = chain.provider
+    web3, nonce = provider.web3, funder.nonce
+    provider.auto_mine = False
+    try:
+        hashes = [
+            web3.eth.send_transaction(
+                {
+                    "from": funder.address,
+                    "to": router.address,
+                    "data": router.depositFor.encode_input(market_id, address, amount),
+                    "gas": 300_000,
+                    "nonce": nonce + k,
+                }
+            )
+            for k, address in enumerate(addresses)
+        ]
+        while int(provider.make_request("txpool_status", [])["pending"], 16):
+            provider.mine(1)
+    finally:
+        provider.auto_mine = True
+    failed = [h for h in hashes if web3.eth.get_transaction_receipt(h)["status"] != 1]
+    assert not failed, f"{len(failed)} depositFor reverted"
 
 
 def calldata_gas(receipt) -> int:
@@ -530,14 +561,27 @@ def run() -> str:
         suite.tick()
         ex.set_price(BTC_PRICE)
 
+        # ---- liquidateBatch: 1, 10 and 100 victims by the same liquidator, then 100 healthy entries
+        batch = {n: suite.liquidation_batch_scenario(n, carol) for n in (1, 10, 100)}
+        for n, (_, _, receipt) in batch.items():
+            row("liquidateBatch", f"{n} account{'s' if n > 1 else ''} (whole positions): per account",
+                receipt.gas_used // n, f"total {receipt.gas_used:,}")
+        marginal = (batch[100][2].gas_used - batch[10][2].gas_used) // 90
+        row("liquidateBatch", "marginal cost of one more liquidation", marginal, "(g100 - g10) / 90")
+        skipped = suite.skipped_batch(batch[100][1], carol)
+        row("liquidateBatch", "100 healthy accounts, all skipped: per entry", skipped.gas_used // 100,
+            f"total {skipped.gas_used:,}: three storage reads and an event")
+        batch_accounts = [a for victims, shorts, _ in batch.values() for a in (*victims, *shorts)]
+
         # ---- crank with 1,000 open positions: the same FundingRate state as the first one
-        known = [alice, bob, carol, *pair, *makers, *takers, *losers, *winners, victim, counterparty]
+        known = [alice, bob, carol, *pair, *makers, *takers, *losers, *winners, victim, counterparty, *batch_accounts]
 
         def open_count(accts):
             return sum(1 for a in accts if ex.market.positionOf(a.address)[0] != 0)
 
         need = 1_000 - open_count(known)
-        assert need > 0 and need % 2 == 0, need
+        need += need % 2  # new positions open in pairs
+        assert need > 0, need
         more = suite.new_traders(need)
         suite.open_positions(list(zip(more[0::2], more[1::2])))
         positions = open_count(known + more)

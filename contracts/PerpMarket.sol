@@ -86,6 +86,15 @@ contract PerpMarket is IPerpMarket {
 
     /// @dev Read once per call: index from the oracle, mark and funding index from FundingRate; the
     ///      pause flag where trades need it.
+    /// @dev What the victims of one liquidation call share: the liquidator's account, the totals,
+    ///      the prices read once and the params.
+    struct Round {
+        Account l;
+        Totals g;
+        Prices pr;
+        MarketParams p;
+    }
+
     struct Prices {
         uint256 index;
         uint256 mark;
@@ -291,8 +300,8 @@ contract PerpMarket is IPerpMarket {
         // checks
         if (account == msg.sender) revert SelfLiquidation(account);
         Account memory a = _loadAccount(account, ALL);
-        int256 size = a.size;
-        if (amount == 0 || amount > size.abs()) revert InvalidLiquidationAmount(amount, size);
+        if (a.size == 0) revert NoPosition(account);
+        if (amount == 0 || amount > int256(a.size).abs()) revert InvalidLiquidationAmount(amount, a.size);
 
         // accrue
         Prices memory pr = _accruePrices();
@@ -300,43 +309,58 @@ contract PerpMarket is IPerpMarket {
         MarketParams memory p = _loadParams();
         _touch(account, a, g, pr.mark, pr.cumulative);
         int256 value = _equity(a, pr.mark, g, Equity.Maintenance) + _collateralValueOf(account);
-        uint256 maintenance = _notional(size, pr.mark).mulWadUp(p.maintenanceMarginRatio);
-        if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
-
-        // effects: the liquidator takes over `amount` at the mark price
-        uint256 fee = _liquidationFee(amount, size, value, pr.mark, p.liquidationFee);
-        int256 delta = size > 0 ? -int256(amount) : int256(amount);
-        // the liquidated side only loses risk (amount <= |size|): no reduce-only or pause check applies
-        _trade(account, a, g, delta, pr.mark, 0, pr, p.minPositionSize);
-        Account memory l = _loadAccount(msg.sender, ALL);
-        bool liquidatorUp = _applyTradeUnpaused(msg.sender, l, g, -delta, pr, p.minPositionSize);
-
-        uint256 reward;
-        // The fee is charged only as far as capital and positive PnL cover it after the takeover. A
-        // debt for the rest would back nobody: the fund and the liquidator can be credited only
-        // with backed value, so a later repayment (a deposit, a collateral sale) would leave tokens
-        // no one can claim, and a write-off would count the fee as bad debt.
-        fee = fee.min(uint256(a.capital) + (a.pnl > 0 ? uint256(int256(a.pnl)) : 0));
-        if (fee > 0) {
-            fee = _collectFee(a, g, fee);
-            reward = fee.mulWadDown(p.liquidatorShare);
-            l.capital = (l.capital + reward).toUint128();
-            g.capitalTotal = (g.capitalTotal + reward).toUint128();
-            g.insurance = (g.insurance + fee - reward).toUint128();
+        {
+            uint256 maintenance = _notional(a.size, pr.mark).mulWadUp(p.maintenanceMarginRatio);
+            if (value >= int256(maintenance)) revert NotLiquidatable(account, value, maintenance);
         }
-        // debt that collateral still backs waits for `liquidateCollateral`; the rest is bad debt now
-        if (a.size == 0 && a.pnl < 0 && !_holdsCollateral(account)) _absorbBadDebt(account, a, g);
 
-        // health check: a partial liquidation leaves the account at or above maintenance (the fee
-        // cap keeps its margin ratio from falling; the amount must restore it), else it closes it
+        // effects, then the health checks: a partial liquidation leaves the account at or above
+        // maintenance (the fee cap keeps its margin ratio from falling; the amount must restore
+        // it), else it closes it; the liquidator meets its margin
+        Round memory r = Round(_loadAccount(msg.sender, ALL), g, pr, p);
+        bool liquidatorUp = _takeOver(account, a, r, amount, value);
         if (a.size != 0) _requireHealthyAfterPartial(account, a, g, pr.mark, p.maintenanceMarginRatio);
-        _requireTradeMargin(msg.sender, l, g, pr.mark, p, liquidatorUp);
+        _requireTradeMargin(msg.sender, r.l, g, pr.mark, p, liquidatorUp);
 
         _storeAccount(account, a, ALL);
-        _storeAccount(msg.sender, l, ALL);
+        _storeAccount(msg.sender, r.l, ALL);
         _storeTotals(g, TOTALS);
-        emit Events.Liquidation(account, msg.sender, amount, pr.mark, fee, reward);
         emit Events.InsuranceChanged(g.insurance);
+    }
+
+    /// @inheritdoc IPerpMarket
+    function liquidateBatch(address[] calldata accounts, uint256[] calldata amounts)
+        external
+        returns (uint256 liquidated)
+    {
+        // checks
+        uint256 n = accounts.length;
+        if (n != amounts.length) revert LengthMismatch(n, amounts.length);
+        if (n == 0) return 0;
+
+        // accrue: one oracle read and one funding accrual for the whole batch
+        Round memory r = Round(_loadAccount(msg.sender, ALL), _loadTotals(TOTALS), _accruePrices(), _loadParams());
+        Account memory a;
+
+        // effects, account by account (each one's health checked by `_liquidateOne`)
+        bool liquidatorUp;
+        for (uint256 i; i < n; ++i) {
+            (bytes4 skipped, bool up) = _liquidateOne(accounts[i], amounts[i], a, r);
+            if (skipped != 0) {
+                emit Events.LiquidationSkipped(accounts[i], skipped);
+                continue;
+            }
+            ++liquidated;
+            liquidatorUp = liquidatorUp || up;
+        }
+
+        // health check: the liquidator's margin once, on everything it took over
+        if (liquidated != 0) {
+            _requireTradeMargin(msg.sender, r.l, r.g, r.pr.mark, r.p, liquidatorUp);
+            _storeAccount(msg.sender, r.l, ALL);
+        }
+        _storeTotals(r.g, TOTALS);
+        if (liquidated != 0) emit Events.InsuranceChanged(r.g.insurance);
     }
 
     /// @inheritdoc IPerpMarket
@@ -937,6 +961,102 @@ contract PerpMarket is IPerpMarket {
         }
     }
 
+    /// @dev One entry of `liquidateBatch` into the buffer `a`: the selector of the error `liquidate`
+    ///      would revert with (the entry is skipped), or 0 and whether the takeover increased the
+    ///      liquidator's risk. A healthy account costs three storage reads and no write: its
+    ///      maintenance value with pending funding equals the one after a touch to the wei.
+    function _liquidateOne(address account, uint256 amount, Account memory a, Round memory r)
+        private
+        returns (bytes4 skipped, bool liquidatorUp)
+    {
+        if (account == msg.sender) return (SelfLiquidation.selector, false);
+        _loadInto(a, account, 3);
+        bool isPartial;
+        {
+            uint256 whole = int256(a.size).abs();
+            if (whole == 0) return (NoPosition.selector, false);
+            if (amount == 0) amount = whole;
+            else if (amount > whole) return (InvalidLiquidationAmount.selector, false);
+            isPartial = amount < whole;
+        }
+        uint256 mark = r.pr.mark;
+        // the maintenance value a touch would leave (its funding settled), without the touch
+        int256 value = _equity(a, mark, r.g, Equity.Maintenance) - _pendingFunding(a, r.pr.cumulative)
+            + _collateralValueOf(account);
+        uint256 mmr = r.p.maintenanceMarginRatio;
+        if (value >= int256(_notional(a.size, mark).mulWadUp(mmr))) return (NotLiquidatable.selector, false);
+
+        _loadInto(a, account, ALL); // the warm-up times, read only when warming
+        _touch(account, a, r.g, mark, r.pr.cumulative);
+        if (isPartial) skipped = _partialRefusal(a, amount, value, mark, r.p);
+        if (skipped == 0) {
+            liquidatorUp = _takeOver(account, a, r, amount, value);
+            if (a.size != 0) _requireHealthyAfterPartial(account, a, r.g, mark, mmr);
+        }
+        _storeAccount(account, a, ALL); // a refused partial keeps its touch
+    }
+
+    /// @dev Why a takeover of `amount` (< |size|) of the touched account `a` would be refused, or 0:
+    ///      the remainder below the minimum position, or the account left below maintenance. The
+    ///      takeover's own arithmetic without its effects: the exit at mark realises the entry's
+    ///      rounding, the fee lowers the maintenance value by what capital and profit cover of it.
+    function _partialRefusal(Account memory a, uint256 amount, int256 value, uint256 mark, MarketParams memory p)
+        private
+        pure
+        returns (bytes4)
+    {
+        int256 size = a.size;
+        int256 delta = size > 0 ? -int256(amount) : int256(amount);
+        if ((size + delta).abs() < p.minPositionSize) return PositionBelowMinimum.selector;
+        Account memory t = Account(a.capital, a.pnl, a.size, a.openNotional, 0, 0, 0, 0);
+        int256 realized = _updatePosition(t, size, delta, mark);
+        int256 pnl = t.pnl + realized;
+        uint256 capital = t.capital;
+        if (pnl < 0) {
+            uint256 take = uint256(-pnl).min(capital);
+            (capital, pnl) = (capital - take, pnl + int256(take));
+        }
+        uint256 fee = _liquidationFee(amount, size, value, mark, p.liquidationFee);
+        fee = fee.min(capital + (pnl > 0 ? uint256(pnl) : 0));
+        int256 after_ = value + realized + _unrealized(t, mark) - int256(fee);
+        uint256 maintenance = _notional(t.size, mark).mulWadUp(p.maintenanceMarginRatio);
+        return after_ < int256(maintenance) ? PartialLiquidationUnhealthy.selector : bytes4(0);
+    }
+
+    /// @dev The liquidator takes over `amount` of the touched account `a` at the mark into `l`; the
+    ///      fee (on the maintenance `value`, collateral included) goes to the insurance fund and
+    ///      the liquidator; a closed account left in debt that no collateral backs is bad debt.
+    ///      Returns whether the takeover increased the liquidator's risk.
+    function _takeOver(address account, Account memory a, Round memory r, uint256 amount, int256 value)
+        private
+        returns (bool liquidatorUp)
+    {
+        (Totals memory g, Prices memory pr, MarketParams memory p) = (r.g, r.pr, r.p);
+        int256 size = a.size;
+        uint256 fee = _liquidationFee(amount, size, value, pr.mark, p.liquidationFee);
+        int256 delta = size > 0 ? -int256(amount) : int256(amount);
+        // the liquidated side only loses risk (amount <= |size|): no reduce-only or pause check applies
+        _trade(account, a, g, delta, pr.mark, 0, pr, p.minPositionSize);
+        liquidatorUp = _applyTradeUnpaused(msg.sender, r.l, g, -delta, pr, p.minPositionSize);
+
+        uint256 reward;
+        // The fee is charged only as far as capital and positive PnL cover it after the takeover. A
+        // debt for the rest would back nobody: the fund and the liquidator can be credited only
+        // with backed value, so a later repayment (a deposit, a collateral sale) would leave tokens
+        // no one can claim, and a write-off would count the fee as bad debt.
+        fee = fee.min(uint256(a.capital) + (a.pnl > 0 ? uint256(int256(a.pnl)) : 0));
+        if (fee > 0) {
+            fee = _collectFee(a, g, fee);
+            reward = fee.mulWadDown(p.liquidatorShare);
+            r.l.capital = (r.l.capital + reward).toUint128();
+            g.capitalTotal = (g.capitalTotal + reward).toUint128();
+            g.insurance = (g.insurance + fee - reward).toUint128();
+        }
+        // debt that collateral still backs waits for `liquidateCollateral`; the rest is bad debt now
+        if (a.size == 0 && a.pnl < 0 && !_holdsCollateral(account)) _absorbBadDebt(account, a, g);
+        emit Events.Liquidation(account, msg.sender, amount, pr.mark, fee, reward);
+    }
+
     /// @dev The fee on liquidated notional, capped at the liquidated share of the account's value so
     ///      that a partial liquidation never lowers the account's margin ratio.
     function _liquidationFee(uint256 amount, int256 size, int256 value, uint256 mark, uint256 feeRate)
@@ -1038,8 +1158,12 @@ contract PerpMarket is IPerpMarket {
     /// @dev Maintenance equity with funding not yet settled: the pending payment rounds like a
     ///      settled one.
     function _valueWithPending(Account memory a, uint256 mark, int256 cumulative) private pure returns (int256) {
-        int256 pending = int256(a.size).mulDivCeil(cumulative - a.fundingSnapshot, INDEX_SCALE);
-        return int256(uint256(a.capital)) + a.pnl + _unrealized(a, mark) - pending;
+        return int256(uint256(a.capital)) + a.pnl + _unrealized(a, mark) - _pendingFunding(a, cumulative);
+    }
+
+    /// @dev What settling funding at `cumulative` would charge (rounded up, as `_settleFunding`).
+    function _pendingFunding(Account memory a, int256 cumulative) private pure returns (int256) {
+        return int256(a.size).mulDivCeil(cumulative - a.fundingSnapshot, INDEX_SCALE);
     }
 
     /// @dev Unrealised PnL at `mark`, floored.

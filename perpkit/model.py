@@ -91,6 +91,8 @@ CollateralCapExceeded = _error("CollateralCapExceeded", "(token, newTotal, cap).
 InsufficientCollateral = _error("InsufficientCollateral", "(account, token, amount, balance).")
 NoDebt = _error("NoDebt", "(account): its pnl is not negative.")
 NothingToSeize = _error("NothingToSeize", "(account): no pool, or no priced collateral to sell.")
+NoPosition = _error("NoPosition", "(account): flat, unknown or already closed: nothing to liquidate.")
+LengthMismatch = _error("LengthMismatch", "(accounts, amounts): arrays that pair up differ in length.")
 PartialLiquidationUnhealthy = _error(
     "PartialLiquidationUnhealthy", "(account, accountValue, maintenance): a partial liquidation left it below maintenance."
 )
@@ -669,6 +671,15 @@ class Liquidation:
 
 
 @dataclass(frozen=True)
+class BatchLiquidation:
+    """What `liquidateBatch` did, in order: ``liquidated`` as (account, amount, Liquidation)
+    (`Liquidation` events), ``skipped`` as (account, error name) (`LiquidationSkipped` events)."""
+
+    liquidated: tuple
+    skipped: tuple
+
+
+@dataclass(frozen=True)
 class CollateralLiquidation:
     """What `liquidateCollateral` did: the debt repaid (`DebtRepaid`), the account's pnl after it,
     the collateral sold (`CollateralSeized`, in order) and the debt written off as bad debt."""
@@ -847,6 +858,8 @@ class MarketState:
         self.now = now
         a = self._acct(account)
         size = a.size
+        if size == 0:
+            raise NoPosition(account)
         if amount == 0 or amount > abs(size):
             raise InvalidLiquidationAmount(amount, size)
         cumulative, mark = self.funding.accrue(index, now)
@@ -855,12 +868,84 @@ class MarketState:
         maintenance = mul_wad_up(notional(size, mark), self.params.maintenance_margin_ratio)
         if value >= maintenance:
             raise NotLiquidatable(account, value, maintenance)
+        done, liquidator_up = self._take_over(liquidator, account, amount, value, mark, cumulative, prices)
+        self._require_trade_margin(liquidator, self._acct(liquidator), mark, liquidator_up, prices)
+        return done
 
+    @_atomic
+    def liquidate_batch(self, liquidator: str, accounts: list[str], amounts: list[int], index: int, now: int,
+                        prices=None) -> BatchLiquidation:
+        """`liquidateBatch`: one accrual, then each account as `liquidate` would take it (amount 0 =
+        the whole position), except that what `liquidate` would refuse is skipped with the error's
+        name; the liquidator's margin is checked once, at the end. A healthy account is left as it
+        was; a liquidatable one is touched even when its partial amount is then refused."""
+        if len(accounts) != len(amounts):
+            raise LengthMismatch(len(accounts), len(amounts))
+        if not accounts:
+            return BatchLiquidation((), ())
+        self.now = now
+        cumulative, mark = self.funding.accrue(index, now)
+        liquidated, skipped, liquidator_up = [], [], False
+        for account, amount in zip(accounts, amounts):
+            refusal = self._batch_refusal(liquidator, account, amount, mark, cumulative, prices)
+            if refusal is not None:
+                skipped.append((account, refusal))
+                continue
+            a = self.accounts[account]
+            amount = amount or abs(a.size)
+            value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
+            done, up = self._take_over(liquidator, account, amount, value, mark, cumulative, prices)
+            liquidated.append((account, amount, done))
+            liquidator_up = liquidator_up or up
+        if liquidated:
+            self._require_trade_margin(liquidator, self._acct(liquidator), mark, liquidator_up, prices)
+        return BatchLiquidation(tuple(liquidated), tuple(skipped))
+
+    def _batch_refusal(self, liquidator, account, amount, mark, cumulative, prices) -> str | None:
+        """The name of the error `liquidate` would refuse this entry with, or None. Tried on the
+        state itself and put back: the health on a touched copy (a healthy account stays
+        untouched), a partial amount by taking it over (without the liquidator's side, which
+        never decides the victim's health) and undoing it."""
+        if account == liquidator:
+            return "SelfLiquidation"
+        a = self.accounts.get(account)
+        if a is None or a.size == 0:
+            return "NoPosition"
+        whole = abs(a.size)
+        if amount > whole:
+            return "InvalidLiquidationAmount"
+        saved = copy.deepcopy(self.__dict__)
+        self._touch(a, mark, cumulative)
+        value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
+        if value >= mul_wad_up(notional(a.size, mark), self.params.maintenance_margin_ratio):
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            return "NotLiquidatable"
+        if amount in (0, whole):
+            return None
+        touched = copy.deepcopy(self.__dict__)
+        try:
+            self._take_over(liquidator, account, amount, value, mark, cumulative, prices, with_liquidator=False)
+            refusal = None
+        except (PositionBelowMinimum, PartialLiquidationUnhealthy) as err:
+            refusal = type(err).__name__
+        self.__dict__.clear()
+        self.__dict__.update(touched)
+        return refusal
+
+    def _take_over(self, liquidator, account, amount, value, mark, cumulative, prices,
+                   with_liquidator: bool = True) -> tuple[Liquidation, bool]:
+        """The takeover of ``amount`` of the touched, liquidatable ``account`` at mark: fee on the
+        maintenance ``value``, split between the fund and the liquidator; bad debt of a closed
+        account no collateral backs; a partial must leave it at or above maintenance. Returns what
+        was done and whether it increased the liquidator's risk."""
         p = self.params
+        a = self._acct(account)
+        size = a.size
         fee = liquidation_fee(amount, size, value, mark, p.liquidation_fee)
         delta = -amount if size > 0 else amount
         self._apply_trade(account, delta, mark, 0, False, mark, cumulative)
-        liquidator_up = self._apply_trade_unpaused(liquidator, -delta, mark, cumulative)
+        liquidator_up = with_liquidator and self._apply_trade_unpaused(liquidator, -delta, mark, cumulative)
         reward = 0
         if fee > 0:
             fee, reward = self._charge_liquidation_fee(a, self._acct(liquidator), fee)
@@ -871,8 +956,7 @@ class MarketState:
             maintenance_after = mul_wad_up(notional(a.size, mark), p.maintenance_margin_ratio)
             if value_after < maintenance_after:
                 raise PartialLiquidationUnhealthy(account, value_after, maintenance_after)
-        self._require_trade_margin(liquidator, self._acct(liquidator), mark, liquidator_up, prices)
-        return Liquidation(fee, reward, mark)
+        return Liquidation(fee, reward, mark), liquidator_up
 
     # ------------------------------------------------------------ collateral entry points
 

@@ -231,6 +231,18 @@ class Mirror:
                                                     self.prices(now)),
         )
 
+    def liquidate_batch(self, liquidator, victims: list, amounts: list[int]):
+        """`liquidateBatch(victims, amounts)`; a victim is an account or a bare address."""
+        addresses = [getattr(v, "address", v) for v in victims]
+        return self._act(
+            self.ex.market,
+            "liquidateBatch",
+            (addresses, amounts),
+            liquidator,
+            lambda now, block: self.model.liquidate_batch(liquidator.address, addresses, amounts, self.index, now,
+                                                          self.prices(now)),
+        )
+
     # ------------------------------------------------------------ collateral actions
 
     def collateral_units(self, symbol: str, usd) -> int:

@@ -46,7 +46,22 @@ interface IPerpMarket {
     ///         caller's account, which must meet its margin after. Only below maintenance margin.
     ///         The caller receives `liquidatorShare` of the fee; negative equity left on a closed
     ///         account is bad debt, paid by the insurance fund and past it socialised by the haircut.
+    ///         Refuses a flat account (`NoPosition`) and an amount of 0 or over the position.
     function liquidate(address account, uint256 amount) external;
+
+    /// @notice Liquidates many accounts against one oracle read and one funding accrual: each
+    ///         account by its amount (0 = the whole position), the positions taken over by the
+    ///         caller, whose margin is checked once at the end. An account that `liquidate` would
+    ///         refuse (healthy, flat or already closed earlier in the batch, the caller itself, an
+    ///         amount over the position, a partial that leaves dust or stays below maintenance) is
+    ///         skipped with `LiquidationSkipped(account, reason)`, so the batch never reverts
+    ///         because another keeper or the account moved first. A partial that is refused still
+    ///         touches the account (its funding and mark-to-market stand). Reverts only on
+    ///         mismatched lengths, a failed oracle, or a caller left without margin.
+    /// @return liquidated How many accounts were liquidated.
+    function liquidateBatch(address[] calldata accounts, uint256[] calldata amounts)
+        external
+        returns (uint256 liquidated);
 
     /// @notice Repays up to `maxRepay` (WAD) of `account`'s settlement-token debt from the caller's
     ///         capital; the caller receives `account`'s collateral at the liquidation discount, lowest

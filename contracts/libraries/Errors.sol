@@ -120,6 +120,10 @@ error SelfLiquidation(address account);
 error InvalidLiquidationAmount(uint256 amount, int256 size);
 /// @notice A partial liquidation must leave the account at or above maintenance (else close it whole).
 error PartialLiquidationUnhealthy(address account, int256 accountValue, uint256 maintenance);
+/// @notice The account has no position to liquidate (flat, unknown or already closed).
+error NoPosition(address account);
+/// @notice Two arrays that pair up item by item have different lengths.
+error LengthMismatch(uint256 accounts, uint256 amounts);
 /// @notice A value does not fit the packed storage type.
 error ValueOverflow(int256 value);
 

@@ -45,6 +45,11 @@ library Events {
         uint256 fee,
         uint256 liquidatorReward
     );
+    /// @notice `liquidateBatch` passed over `account`; `reason` is the selector of the error a
+    ///         single `liquidate` would have reverted with (`NotLiquidatable`, `NoPosition`,
+    ///         `InvalidLiquidationAmount`, `SelfLiquidation`, `PositionBelowMinimum`,
+    ///         `PartialLiquidationUnhealthy`).
+    event LiquidationSkipped(address indexed account, bytes4 reason);
     event BadDebt(address indexed account, uint256 debt, uint256 coveredByInsurance, uint256 socialized);
     event InsuranceChanged(uint256 insurance);
     event ParamsSet(MarketParams params);

@@ -26,6 +26,7 @@ class HourRecord:
     bad_debt: float = 0.0  # USD, cumulative, socialised through the haircut
     pnl_warming: float = 0.0  # USD of profit still warming up
     debt: float = 0.0  # USD the accounts owe (negative PnL): cash the residual lacks until it is repaid
+    unhealthy: int = 0  # open accounts still below maintenance at the hour's end (after the keeper)
 
 
 def haircut_check(records: list[HourRecord]):
@@ -43,6 +44,20 @@ def haircut_check(records: list[HourRecord]):
         worst = min(cut, key=lambda r: r.haircut)
         detail += f" (lowest {worst.haircut:.4f}: {worst.market} {worst.label})"
     return Check("haircut: h = 1 in every hour without bad or unpaid debt", not cut, detail)
+
+
+def liquidation_check(records: list[HourRecord]):
+    """The keeper keeps up: no open account is left below maintenance at the end of an hour (the
+    keeper liquidates, in batches, within the hour an account becomes liquidatable)."""
+    from perpkit.invariants import Check
+
+    behind = [r for r in records if r.unhealthy]
+    detail = (f"{len(records)} market-hours, {sum(r.liquidations for r in records)} liquidations, "
+              f"{len(behind)} hours ending with an account below maintenance")
+    if behind:
+        worst = max(behind, key=lambda r: r.unhealthy)
+        detail += f" (most {worst.unhealthy}: {worst.market} {worst.label})"
+    return Check("keeper: no account left below maintenance at an hour's end", not behind, detail)
 
 
 def write_csv(records: list[HourRecord], path: Path) -> None:

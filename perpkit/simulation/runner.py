@@ -27,7 +27,7 @@ from perpkit.orders import Order, sign_order
 from perpkit.simulation.agents import CollateralLong, Intent, MarketMaker, make_takers
 from perpkit.simulation.prices import Candle
 from perpkit.model import withdrawal_equity
-from perpkit.simulation.report import HourRecord, haircut_check
+from perpkit.simulation.report import HourRecord, haircut_check, liquidation_check
 
 WAD = 10**18
 MARKETS = ("BTC-USD", "ETH-USD")
@@ -272,7 +272,8 @@ class Simulation:
         market, market_id = self.markets[name], self.ids[name]
         longs, _ = market.openInterest()
         head = self.chain.blocks.head.number
-        liqs = len(list(market.Liquidation.range(max(self.start_block, head - 30), head + 1)))
+        first = self.hour_ends[-1][0] + 1 if self.hour_ends else self.start_block  # this hour's blocks
+        liqs = len(list(market.Liquidation.range(first, head + 1)))
         self.records.append(HourRecord(
             time=candle.time, label=candle.label, market=name, index=index,
             mark=self.funding.markPrice(market_id) / WAD,
@@ -280,8 +281,14 @@ class Simulation:
             open_interest=longs / WAD, insurance=market.insuranceFund() / WAD,
             haircut=market.haircut() / WAD, trades=self.hour_fills[name], volume=self.hour_volume[name],
             liquidations=liqs, bad_debt=market.badDebt() / WAD, pnl_warming=market.pnlWarmingTotal() / WAD,
-            debt=self._debt(market) / WAD,
+            debt=self._debt(market) / WAD, unhealthy=self._unhealthy(market),
         ))
+
+    def _unhealthy(self, market) -> int:
+        """Open accounts (agents and keeper) below maintenance now, by `candidatesOf`."""
+        everyone = [a.account.address for a in self.agents] + [self.keeper_account.address]
+        sizes, values, maintenance, _ = market.candidatesOf(everyone)
+        return sum(1 for s, v, m in zip(sizes, values, maintenance) if s != 0 and v < m)
 
     def _debt(self, market) -> int:
         """What the agents owe the market (their negative PnL), WAD."""
@@ -376,6 +383,7 @@ class Simulation:
                 f"{len(payments)} settled + {open_accounts} pending payments sum to {total} wei, within [0, {bound}]",
             ))
         checks.append(haircut_check(self.records))
+        checks.append(liquidation_check(self.records))
         for name, pool in self.pools.items():
             symbols = {}
             tokens = []

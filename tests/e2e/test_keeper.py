@@ -70,13 +70,15 @@ def test_keeper__cranks_and_liquidates_after_a_shock(project, chain, shocked, al
     assert ex.market.positionOf(alice)[0] == 0 and ex.market.positionOf(carol)[0] == 0
     assert ex.market.positionOf(keeper)[0] == 2 * WAD
     assert len([line for line in logs if line.startswith("liquidate market=BTC-USD")]) == 2
+    assert len([line for line in logs if line.startswith("liquidate-batch market=BTC-USD liquidated=2 skipped=0")]) == 1
     assert len([line for line in logs if line.startswith("crank ")]) == 2
 
     k.tick()  # nothing left to do, and the crank interval has not passed
     assert (k.stats.cranks, k.stats.liquidations) == (2, 2)
 
 
-def test_keeper__stale_plan_is_checked_by_eth_call_and_never_sent(project, chain, shocked, alice, bob, carol, keeper):
+def test_keeper__stale_plan_skips_whom_another_keeper_liquidated_first(project, chain, shocked, alice, bob, carol,
+                                                                        keeper):
     data, ex = shocked
     logs = []
     k = _keeper(project, chain, data, keeper, logs)
@@ -88,9 +90,37 @@ def test_keeper__stale_plan_is_checked_by_eth_call_and_never_sent(project, chain
     k.scan = lambda market: plan  # the keeper acts on its stale view
     k._liquidate_unhealthy(btc)
 
-    assert keeper.nonce == nonce + 1  # only carol's liquidation was sent
-    assert any(line.startswith(f"skip liquidate BTC-USD {alice.address}") for line in logs)
+    assert keeper.nonce == nonce + 1  # one batch: alice skipped in it, carol liquidated
+    assert f"lost-race market=BTC-USD account={alice.address} reason=NoPosition" in logs
+    assert any(line.startswith("liquidate-batch market=BTC-USD liquidated=1 skipped=1 ") for line in logs)
     assert k.stats.liquidations == 1 and k.stats.lost_races == 1
+    assert ex.market.positionOf(carol)[0] == 0 and ex.market.positionOf(keeper)[0] == WAD
+
+
+def test_keeper__two_keepers_racing_liquidate_each_account_once(project, chain, shocked, alice, carol, keeper,
+                                                                 accounts):
+    data, ex = shocked
+    rival_account = accounts[8]
+    _deposit_minted(ex, rival_account, 500_000)
+    logs, rival_logs = [], []
+    k, rival = _keeper(project, chain, data, keeper, logs), _keeper(project, chain, data, rival_account, rival_logs)
+    plans = [k.scan(k.markets[0]), rival.scan(rival.markets[0])]  # both see alice and carol unhealthy
+    assert [{liq.account for liq in plan} for plan in plans] == [{alice.address, carol.address}] * 2
+
+    k._liquidate_unhealthy(k.markets[0], plans[0])
+    nonce = rival_account.nonce
+    rival._liquidate_unhealthy(rival.markets[0], plans[1])  # too late for both
+
+    assert (k.stats.liquidations, k.stats.lost_races) == (2, 0)
+    assert (rival.stats.liquidations, rival.stats.lost_races) == (0, 2)
+    assert rival_account.nonce == nonce  # its eth_call liquidated nobody: nothing sent, no gas spent
+    assert ex.market.positionOf(keeper)[0] == 2 * WAD and ex.market.positionOf(rival_account)[0] == 0
+    assert any(line.startswith("skip liquidateBatch BTC-USD accounts=2 reason=all-skipped") for line in rival_logs)
+
+
+def _deposit_minted(ex, account, usdc):
+    ex.token.mint(account, usdc * 10**6, sender=account)
+    _deposit(ex, account, usdc)
 
 
 def test_keeper__survives_an_rpc_hiccup(project, chain, shocked, keeper):

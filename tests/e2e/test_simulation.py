@@ -22,11 +22,13 @@ def test_simulation__quick_crash_window_passes_its_report(project, chain, accoun
 
     failed = [c.line() for c in result.checks if not c.ok]
     assert not failed, failed
-    # 7 per market, per collateral pool one per token and the flat-debt check, the withdrawal check
-    # and the haircut's hour-by-hour check
-    assert len(result.checks) == 7 * 2 + (2 + 1) + (1 + 1) + 1 + 1
+    # 7 per market, per collateral pool one per token and the flat-debt check, the withdrawal check,
+    # the haircut's and the keeper's hour-by-hour checks
+    assert len(result.checks) == 7 * 2 + (2 + 1) + (1 + 1) + 1 + 1 + 1
     [haircut] = [c for c in result.checks if c.name.startswith("haircut:")]
     assert haircut.ok and haircut.detail.startswith("48 market-hours, ")
+    [keeper] = [c for c in result.checks if c.name.startswith("keeper:")]
+    assert keeper.ok and all(r.unhealthy == 0 for r in result.records)
     clean = [r for r in result.records if r.bad_debt == 0 and r.debt == 0]
     # not vacuous: most hours carry no debt (the WETH-margined long's realised loss is debt until
     # its WETH is sold), and in each of them nobody is cut

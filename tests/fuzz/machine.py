@@ -581,6 +581,45 @@ class ExchangeMachine(RuleBasedStateMachine):
         assert value_after * maintenance >= value * maintenance_after, (
             f"partial liquidation lowered the margin ratio: {value}/{maintenance} -> {value_after}/{maintenance_after}")
 
+    @rule(market=st.sampled_from(MARKETS), liquidator=st.sampled_from(PEOPLE),
+          entries=st.lists(st.tuples(st.sampled_from(PEOPLE), st.integers(0, 5)), min_size=1, max_size=6),
+          crash=st.booleans(), overshoot_bp=st.sampled_from([0, 50, 500]))
+    def liquidate_batch(self, market, liquidator, entries, crash, overshoot_bp):
+        """A keeper's batch, with `crash` after the price moved against the first entry's victim
+        until it is liquidatable: each entry a quarter of the victim's size (0: the whole position,
+        by the market's rule; 5: more than it holds), repeats and the liquidator itself included.
+        Whatever single `liquidate` would refuse is skipped, never a revert (the mirror compares
+        the state); an account is liquidated at most once a batch and only if it was below
+        maintenance."""
+        mi = self.mirrors[market]
+        if crash:
+            self._crash_against(market, entries[0][0], overshoot_bp)
+        now = self._now()
+        prices = mi.prices(now)
+        victims, amounts, below = [], [], {}
+        for victim, quarters in entries:
+            address = self._who(victim).address
+            size = abs(mi.model.account(address).size)
+            victims.append(self._who(victim))
+            amounts.append(size + 1 if quarters == 5 else size * quarters // 4)
+            if size:
+                value = mi.model.account_value(address, mi.index, now, prices=prices)
+                below[address] = value < mi.model.margin_requirements(address, mi.index)[1]
+        note(f"[{market}] liquidateBatch by {liquidator}: {list(zip([v for v, _ in entries], amounts))}")
+        result = mi.liquidate_batch(self._who(liquidator), victims, amounts)
+        self._count("liquidateBatch", result)
+        if _refused(result):
+            return
+        entries = type(self).stats.setdefault("batch entries [liquidated, skipped]", [0, 0])
+        entries[0] += len(result.liquidated)
+        entries[1] += len(result.skipped)
+        for _, reason in result.skipped:
+            reasons = type(self).errors.setdefault("liquidateBatch skips", {})
+            reasons[reason] = reasons.get(reason, 0) + 1
+        done = [account for account, _, _ in result.liquidated]
+        assert len(done) == len(set(done)), f"an account liquidated twice in one batch: {done}"
+        assert all(below[a] for a in done), f"the batch liquidated an account at or above maintenance: {done}"
+
     @rule(market=st.sampled_from(MARKETS), liquidator=st.sampled_from(PEOPLE), quarters=st.integers(1, 4))
     def liquidate_winner_under_haircut(self, market, liquidator, quarters):
         """While h < 1, a keeper tries the open account that the haircut would hurt most (its
@@ -599,9 +638,29 @@ class ExchangeMachine(RuleBasedStateMachine):
         if not winners:
             return
         victim = min(winners, key=slack)
+        self._to_the_edge(market, victim)
         amount = abs(s.account(self._who(victim).address).size) * quarters // 4
         note(f"[{market}] h = {h}: liquidate winner {victim} by {liquidator}: {amount}")
         self._liquidate(market, liquidator, victim, amount)
+
+    def _to_the_edge(self, market, victim):
+        """Move the price against `victim` by 25 bp steps to the last one at which the model still
+        has it at or above maintenance: there, its profit cut at h would put it below, so a market
+        that counted the haircut in maintenance would liquidate a solvent account."""
+        mi = self.mirrors[market]
+        address = self._who(victim).address
+        size = mi.model.account(address).size
+        now = self._now()
+        prices = mi.prices(now)
+        edge = None
+        for step in range(1, 161):
+            index = mi.index * (10_000 - (25 * step if size > 0 else -25 * step)) // 10_000 // 10**16 * 10**16
+            if mi.model.is_liquidatable(address, index, now, prices):
+                break
+            edge = index
+        if edge is not None:
+            note(f"[{market}] price to {edge}, the edge of {victim}'s maintenance")
+            mi.set_price(Decimal(edge) / WAD)
 
     @rule(market=st.sampled_from(MARKETS), victim=st.sampled_from(PEOPLE), liquidator=st.sampled_from(PEOPLE),
           quarters=st.integers(1, 4), overshoot_bp=st.sampled_from([0, 50, 500]),
@@ -613,8 +672,24 @@ class ExchangeMachine(RuleBasedStateMachine):
         then sell its collateral against that debt."""
         mi = self.mirrors[market]
         account = mi.model.account(self._who(victim).address)
-        if account.size == 0:
+        if not self._crash_against(market, victim, overshoot_bp):
             return
+        note(f"[{market}] liquidated by {liquidator} ({quarters}/4)")
+        self._liquidate(market, liquidator, victim, abs(account.size) * quarters // 4)
+        debt = -mi.ex.market.pnlOf(self._who(victim))
+        if seize and debt > 0 and liquidator != victim:
+            max_repay = min(debt * seize // 4, mi.ex.market.capitalOf(self._who(liquidator))) or debt
+            note(f"[{market}] then liquidateCollateral {victim} by {liquidator}: maxRepay {max_repay} of debt {debt}")
+            self._liquidate_collateral(market, liquidator, victim, max_repay)
+
+    def _crash_against(self, market, victim, overshoot_bp) -> bool:
+        """Move the price against `victim`'s position by the smallest of 2 % steps that puts it
+        under maintenance in the model, plus `overshoot_bp`; False (nothing moved) if flat or if no
+        step up to 88 % does."""
+        mi = self.mirrors[market]
+        account = mi.model.account(self._who(victim).address)
+        if account.size == 0:
+            return False
         against = -1 if account.size > 0 else 1
         now = self._now()
         prices = mi.prices(now)
@@ -623,15 +698,10 @@ class ExchangeMachine(RuleBasedStateMachine):
             if mi.model.is_liquidatable(self._who(victim).address, index, now, prices):
                 break
         else:
-            return
-        note(f"[{market}] crash to {index} against {victim}, liquidated by {liquidator} ({quarters}/4)")
+            return False
+        note(f"[{market}] crash to {index} against {victim}")
         mi.set_price(Decimal(index) / WAD)
-        self._liquidate(market, liquidator, victim, abs(account.size) * quarters // 4)
-        debt = -mi.ex.market.pnlOf(self._who(victim))
-        if seize and debt > 0 and liquidator != victim:
-            max_repay = min(debt * seize // 4, mi.ex.market.capitalOf(self._who(liquidator))) or debt
-            note(f"[{market}] then liquidateCollateral {victim} by {liquidator}: maxRepay {max_repay} of debt {debt}")
-            self._liquidate_collateral(market, liquidator, victim, max_repay)
+        return True
 
     # ------------------------------------------------------------ governance
 

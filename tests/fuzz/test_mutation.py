@@ -7,6 +7,7 @@ same every run."""
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,15 +111,36 @@ def _compile(source: str, original: str, mutated: str) -> tuple[str, bytes]:
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_state_machine__finds_a_planted_bug(mutant):
+    # Each mutant in a fresh interpreter: the same derandomized run as `python -m
+    # tests.fuzz.test_mutation NAME`, whatever the test session ran before it.
+    run = subprocess.run([sys.executable, "-m", "tests.fuzz.test_mutation", mutant], cwd=ROOT,
+                         capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, f"the state machine missed the mutant {mutant!r}:\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+
+
+def hunt(mutant: str) -> bool:
+    """Whether the state machine, within twice the in-process profile's examples (a run stops at
+    the first failure, so the margin costs time only for a hard mutant), fails on `mutant`."""
     chain = InProcessChain.from_build()
     name, code = _compile(*MUTANTS[mutant])
     suite = inprocess_suite(chain, bytecodes={name: code})
     machine = machine_for(chain, suite, {p: role(p) for p in PEOPLE}, role("guardian"))
-    with pytest.raises(AssertionError):
-        run_state_machine_as_test(machine, settings=settings(inprocess_profile(), phases=_no_shrink(), derandomize=True))
+    profile = inprocess_profile()
+    try:
+        run_state_machine_as_test(machine, settings=settings(
+            profile, max_examples=2 * profile.max_examples, phases=_no_shrink(), derandomize=True, database=None))
+    except AssertionError as found:
+        print(f"found {mutant!r}: {str(found).splitlines()[0][:300] if str(found) else 'AssertionError'}")
+        return True
+    print(f"missed {mutant!r}")
+    return False
 
 
 def _no_shrink():
     from hypothesis import Phase
 
     return [Phase.explicit, Phase.reuse, Phase.generate]  # finding it is the point; shrinking costs time
+
+
+if __name__ == "__main__":
+    sys.exit(0 if hunt(sys.argv[1]) else 1)

@@ -24,6 +24,8 @@ CEILINGS = {
     "record_quote": 72_000,  # ring filling: 70,499 (72,597)
     "liquidate": 176_000,  # whole 1 BTC position: 169,071 (177,028 before the gas work)
     "touch_per_account": 25_000,  # the keeper's sweep, 100 losers in one touch, per account (issue 13's target)
+    "liquidate_batch_100_per_account": 42_000,  # 100 whole positions in one batch, per account: 40,097 (issue 14: <= 70,000)
+    "liquidate_batch_skipped_per_entry": 13_200,  # 100 healthy entries, per entry: 12,685 (issue 14: 10,000; see README)
 }
 
 # The sound haircut (issue 13, measured at its commit by benchmarks/gas.py): every touch marks the
@@ -95,6 +97,17 @@ def test_touch__within_gas_ceiling_per_account(suite):
     assert len(list(receipt.events.filter(market.MarkedToMarket))) == 100
     assert all(market.positionOf(a.address)[1] == market.positionOf(a.address)[0] * 59_400 for a in longs[:3])
     assert receipt.gas_used // 100 <= CEILINGS["touch_per_account"]
+
+
+def test_liquidate_batch__within_gas_ceilings(suite, carol):
+    suite.deposit_for([carol], 100_000)
+    victims, shorts, receipt = suite.liquidation_batch_scenario(100, carol)
+    print("liquidateBatch of 100, per account:", receipt.gas_used // 100)
+    assert len(list(receipt.events.filter(suite.ex.market.Liquidation))) == 100
+    assert receipt.gas_used // 100 <= CEILINGS["liquidate_batch_100_per_account"]
+    skipped = suite.skipped_batch(shorts, carol)
+    print("liquidateBatch of 100 healthy, per entry:", skipped.gas_used // 100)
+    assert skipped.gas_used // 100 <= CEILINGS["liquidate_batch_skipped_per_entry"]
 
 
 def test_liquidate__within_gas_ceiling(suite, carol):

@@ -108,8 +108,10 @@ def test_withdraw__realizes_profit_when_capital_is_short(ex, alice, bob):
     assert ex.market.capitalOf(alice) == usd("9957.8")  # fees come out of capital: 30 + 12.2
     assert ex.market.capitalOf(bob) == usd("8957.5")  # 12 + 30.5 of fees and the 1,000 loss
     assert ex.market.haircut() == WAD
-    # the profit warms up first: only capital can leave now
-    with reverts(ex.market.InsufficientCapital, account=alice.address, amount=usd("10957.8"), available=usd("9957.8")):
+    # the profit warms up first: a second after the close, capital and 1/3600 of the profit can leave
+    ex.chain.pending_timestamp = ex.chain.blocks.head.timestamp + 1
+    available = usd("9957.8") + usd(1_000) // 3_600
+    with reverts(ex.market.InsufficientCapital, account=alice.address, amount=usd("10957.8"), available=available):
         ex.router.withdraw(ex.market_id, 10_957_800_000, sender=alice)
     ex.chain.mine(1, timestamp=ex.chain.blocks.head.timestamp + ex.market.warmupPeriod())
 

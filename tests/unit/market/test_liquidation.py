@@ -204,3 +204,9 @@ def test_withdraw__haircut_is_independent_of_withdrawal_order(chain, ex18, alice
     assert first == second
     assert ex.market.haircut() == h_after_first_order
     assert ex.token.balanceOf(ex.market) == ex.market.vault()
+
+
+def test_liquidate__flat_account_refused_with_no_position(ex18, alice, keeper):
+    ex18.fund(alice, usd(1_000))
+    with ape.reverts(ex18.market.NoPosition, account=alice.address):
+        ex18.market.liquidate(alice, WAD, sender=keeper)

@@ -1,7 +1,7 @@
 """The report's haircut line (perpkit.simulation.report.haircut_check) passes only when h = 1 in
 every market-hour without bad or unpaid debt, and FAILs on a crafted series where it is not."""
 
-from perpkit.simulation.report import HourRecord, haircut_check
+from perpkit.simulation.report import HourRecord, haircut_check, liquidation_check
 
 
 def _hour(label, haircut, bad_debt=0.0, debt=0.0, market="BTC-USD"):
@@ -26,3 +26,14 @@ def test_haircut_check__cut_while_solvent__fails_with_the_worst_hour():
     assert check.detail == ("4 market-hours, 3 without bad or unpaid debt, 2 of them with h < 1 "
                             "(lowest 0.9021: ETH-USD 02:00)")
     assert check.line().startswith("FAIL")
+
+
+def test_liquidation_check__an_hour_ending_with_an_unhealthy_account__fails():
+    ok = liquidation_check([_hour("00:00", 1.0), _hour("01:00", 1.0)])
+    assert ok.ok and ok.detail == "2 market-hours, 0 liquidations, 0 hours ending with an account below maintenance"
+    late = _hour("02:00", 1.0, market="ETH-USD")
+    late.unhealthy = 3
+    check = liquidation_check([_hour("00:00", 1.0), late])
+    assert not check.ok
+    assert check.detail == ("2 market-hours, 0 liquidations, 1 hours ending with an account below maintenance "
+                            "(most 3: ETH-USD 02:00)")

@@ -2,11 +2,14 @@
 
 import pytest
 
+from tests.conftest import WAD
+
 from perpkit.keeper import (
     DebtRepayment,
     Liquidation,
     crank_due,
     is_transient,
+    liquidation_batches,
     plan_debt_repayments,
     plan_liquidations,
     random_walk,
@@ -99,3 +102,16 @@ def test_quote_due__both_sides_and_a_change():
     assert quote_due((99, 102), (99, 101))
     assert not quote_due((None, 101), None)  # one-sided book
     assert not quote_due((102, 101), None)  # crossed
+
+
+def test_liquidation_batches__cut_by_the_gas_budget_in_plan_order():
+    plan = [Liquidation(f"0x{i:040x}", WAD, 10 - i) for i in range(7)]
+    batches = liquidation_batches(plan, gas_budget=150_000, per_liquidation=50_000)
+    assert [[liq.account for liq in b] for b in batches] == [
+        [liq.account for liq in plan[0:3]], [liq.account for liq in plan[3:6]], [plan[6].account]]
+
+
+def test_liquidation_batches__one_account_each_when_the_budget_is_below_one():
+    plan = [Liquidation(f"0x{i:040x}", WAD, 1) for i in range(2)]
+    assert liquidation_batches(plan, gas_budget=10_000, per_liquidation=50_000) == [[plan[0]], [plan[1]]]
+    assert liquidation_batches([], gas_budget=10_000) == []
