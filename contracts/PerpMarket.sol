@@ -86,6 +86,13 @@ contract PerpMarket is IPerpMarket {
 
     /// @dev Read once per call: index from the oracle, mark and funding index from FundingRate; the
     ///      pause flag where trades need it.
+    struct Prices {
+        uint256 index;
+        uint256 mark;
+        int256 cumulative;
+        bool paused;
+    }
+
     /// @dev What the victims of one liquidation call share: the liquidator's account, the totals,
     ///      the prices read once and the params.
     struct Round {
@@ -93,13 +100,6 @@ contract PerpMarket is IPerpMarket {
         Totals g;
         Prices pr;
         MarketParams p;
-    }
-
-    struct Prices {
-        uint256 index;
-        uint256 mark;
-        int256 cumulative;
-        bool paused;
     }
 
     address public immutable router;
