@@ -27,8 +27,8 @@ from perpkit.devkeys import dev_account  # noqa: E402
 from perpkit.deploy import DeploymentRecord, Deployer  # noqa: E402
 from perpkit.keeper import Keeper, handles_from_record  # noqa: E402
 from perpkit.orders import Order, fill_tuple, sign_order  # noqa: E402
+from perpkit.model import WAD
 
-WAD = 10**18
 USDC = 10**6
 SIZE = WAD // 10  # 0.1 BTC each
 PRICE = 60_000 * WAD

@@ -35,9 +35,9 @@ contract FundingRate is IFundingRate {
         int152 cumulativeIndex; // slot 0
         int64 rate; // fixed at the last crank, WAD per 8 h
         uint40 lastAccrual;
-        int128 premiumSum; // slot 1: sum of the samples in the ring
+        int128 premiumSum; // slot 1: sum of the ring (slots not yet written hold zero-premium samples)
         uint8 head; // next ring slot to write
-        uint8 count; // samples recorded, up to SAMPLES
+        uint8 count; // quotes recorded, up to SAMPLES (saves the cold read of a slot still zero)
         uint56 interestRate;
         uint56 premiumClamp;
         IPriceOracle oracle; // slot 2: the market's oracle, cached (see `syncOracle`); set iff registered
@@ -182,7 +182,7 @@ contract FundingRate is IFundingRate {
         return s.cumulativeIndex + _pending(s, _indexPrice(s));
     }
 
-    /// @notice Samples recorded (up to 30), their running sum and the last quote.
+    /// @notice Quotes recorded (up to 30), the ring's sum (MA30 = sum / 30) and the last quote.
     function premiumState(uint256 marketId)
         external
         view
@@ -252,10 +252,11 @@ contract FundingRate is IFundingRate {
         s.lastAccrual = uint40(block.timestamp);
     }
 
-    /// @dev MA30, truncated toward zero.
+    /// @dev MA30, truncated toward zero. The ring starts full of zero-premium samples (DESIGN §6),
+    ///      so the mean is always over SAMPLES: a mean over the few samples recorded so far would
+    ///      let the first quote of a new market move the mark by its whole premium.
     function _ma30(State storage s) private view returns (int256) {
-        uint256 count = s.count;
-        return count == 0 ? int256(0) : int256(s.premiumSum) / int256(count);
+        return int256(s.premiumSum) / int256(SAMPLES);
     }
 
     /// @dev MA30 bounded to +-10 % of the *current* index: samples were clamped against the index

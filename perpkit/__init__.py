@@ -4,6 +4,6 @@ Importable without a running chain: constants and pure functions live here; anyt
 that talks to a node takes an ape or web3 object explicitly.
 """
 
-WAD = 10**18
+from perpkit.model import WAD  # the one fixed-point scale, defined in the model
 
 __all__ = ["WAD"]

@@ -11,8 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
+from perpkit.model import WAD
 
-WAD = 10**18
 ZERO_ADDRESS = "0x" + "00" * 20
 
 # Hard bounds of ParamsLib.sol, in WAD.

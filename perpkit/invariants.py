@@ -7,8 +7,8 @@ harness), so the tests, the simulation and the fuzz suite share one definition.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from perpkit.model import WAD
 
-WAD = 10**18
 
 
 @dataclass(frozen=True)

@@ -238,9 +238,11 @@ def premium_sample(bid: int, ask: int, index: int) -> int:
     return clamp((bid + ask) // 2 - index, -bound, bound)
 
 
-def ma30(premium_sum: int, count: int) -> int:
-    """Mean of the recorded samples, truncated toward zero (0 with none)."""
-    return 0 if count == 0 else tdiv(premium_sum, count)
+def ma30(premium_sum: int) -> int:
+    """Mean of the ring's SAMPLES samples, truncated toward zero. The ring starts full of
+    zero-premium samples (DESIGN section 6): one quote moves the mark by at most 1/30 of its
+    premium, even on a new market."""
+    return tdiv(premium_sum, SAMPLES)
 
 
 def bounded_ma30(ma: int, index: int) -> int:
@@ -273,6 +275,13 @@ def pending_accrual(rate: int, index: int, elapsed: int) -> int:
     if elapsed == 0 or rate == 0:
         return 0
     return tdiv(rate * index * elapsed, FUNDING_PERIOD * 10**9)
+
+
+def funding_payment(size: int, index_delta: int) -> int:
+    """What an account of ``size`` owes for a funding-index move: ``size x delta / 1e27`` ceiled
+    (toward +inf), so the payer pays the extra wei and the receiver gets the lesser one; the dust
+    stays in the market. Positive = the account pays."""
+    return mul_div_ceil(size, index_delta, INDEX_SCALE)
 
 
 @dataclass
@@ -320,7 +329,7 @@ class FundingState:
 
     def ma30(self) -> int:
         """MA30 of the ring, truncated toward zero."""
-        return ma30(self.premium_sum, self.count)
+        return ma30(self.premium_sum)
 
     def mark_price(self, index: int) -> int:
         """``index + MA30`` (bounded to +-10 % of this index)."""
@@ -736,9 +745,24 @@ def notional(size: int, mark: int) -> int:
     return mul_wad_up(abs(size), mark)
 
 
-def unrealized(acct: Account, mark: int) -> int:
+def margin_required(size: int, mark: int, ratio: int) -> int:
+    """``ratio`` (initial or maintenance) of the notional at ``mark``, rounded up (0 when flat)."""
+    return mul_wad_up(notional(size, mark), ratio)
+
+
+def trade_fee(amount: int, price: int, fee_rate: int) -> int:
+    """``|amount| x price x rate``, each product rounded up (against the trader who pays)."""
+    return mul_wad_up(mul_wad_up(abs(amount), price), fee_rate)
+
+
+def unrealized_pnl(size: int, open_notional: int, mark: int) -> int:
     """``size x mark`` floored (toward -inf) minus the open notional."""
-    return mul_div_floor(acct.size, mark, WAD) - acct.open_notional
+    return mul_div_floor(size, mark, WAD) - open_notional
+
+
+def unrealized(acct: Account, mark: int) -> int:
+    """An account's unrealised PnL at ``mark`` (`unrealized_pnl`)."""
+    return unrealized_pnl(acct.size, acct.open_notional, mark)
 
 
 def haircut(vault: int, capital_total: int, insurance: int, claims: int) -> int:
@@ -865,7 +889,7 @@ class MarketState:
         cumulative, mark = self.funding.accrue(index, now)
         self._touch(a, mark, cumulative)
         value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
-        maintenance = mul_wad_up(notional(size, mark), self.params.maintenance_margin_ratio)
+        maintenance = margin_required(size, mark, self.params.maintenance_margin_ratio)
         if value >= maintenance:
             raise NotLiquidatable(account, value, maintenance)
         done, liquidator_up = self._take_over(liquidator, account, amount, value, mark, cumulative, prices)
@@ -917,7 +941,7 @@ class MarketState:
         saved = copy.deepcopy(self.__dict__)
         self._touch(a, mark, cumulative)
         value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
-        if value >= mul_wad_up(notional(a.size, mark), self.params.maintenance_margin_ratio):
+        if value >= margin_required(a.size, mark, self.params.maintenance_margin_ratio):
             self.__dict__.clear()
             self.__dict__.update(saved)
             return "NotLiquidatable"
@@ -953,7 +977,7 @@ class MarketState:
             self._absorb_bad_debt(a)
         if a.size != 0:  # a partial liquidation leaves the account at or above maintenance
             value_after = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
-            maintenance_after = mul_wad_up(notional(a.size, mark), p.maintenance_margin_ratio)
+            maintenance_after = margin_required(a.size, mark, p.maintenance_margin_ratio)
             if value_after < maintenance_after:
                 raise PartialLiquidationUnhealthy(account, value_after, maintenance_after)
         return Liquidation(fee, reward, mark), liquidator_up
@@ -1028,7 +1052,7 @@ class MarketState:
             raise NoDebt(account)
         if a.size != 0:
             value = self._equity(a, mark, MAINTENANCE) + self.collateral_value(account, prices)
-            maintenance = mul_wad_up(notional(a.size, mark), self.params.maintenance_margin_ratio)
+            maintenance = margin_required(a.size, mark, self.params.maintenance_margin_ratio)
             if value >= maintenance:
                 raise NotLiquidatable(account, value, maintenance)
         repaid, left, sales = self.pool.seize(account, liquidator, min(max_repay, -a.pnl), prices, max_repay >= -a.pnl)
@@ -1117,7 +1141,7 @@ class MarketState:
             a = self.accounts.get(account, Account())
             sizes.append(a.size)
             values.append(self._value_with_pending(a, mark, cumulative) + self.collateral_value(account, prices))
-            maintenance.append(0 if a.size == 0 else mul_wad_up(notional(a.size, mark), mmr))
+            maintenance.append(0 if a.size == 0 else margin_required(a.size, mark, mmr))
         return sizes, values, maintenance
 
     def candidates_of(self, accounts: list[str], index: int, now: int, prices=None):
@@ -1185,7 +1209,7 @@ class MarketState:
         if realized != 0:
             self._set_pnl(a, a.pnl + realized)
         self._settle_loss(a)
-        fee = 0 if fee_rate == 0 else mul_wad_up(mul_wad_up(abs(delta), price), fee_rate)
+        fee = trade_fee(delta, price, fee_rate)
         if fee != 0:
             self.insurance = to_uint128(self.insurance + self._collect_fee(a, fee))
         self._update_open_interest(old, new)
@@ -1276,7 +1300,7 @@ class MarketState:
         a.funding_snapshot = cumulative
         if a.size == 0:
             return 0
-        payment = mul_div_ceil(a.size, cumulative - snapshot, INDEX_SCALE)
+        payment = funding_payment(a.size, cumulative - snapshot)
         if payment != 0:
             self._set_pnl(a, a.pnl - payment)
         return payment
@@ -1380,7 +1404,7 @@ class MarketState:
         collateral counts only when the settlement value alone falls short; if it is still short
         and a collateral oracle failed, a maintenance check passes (nobody could price what the
         check needs)."""
-        required = 0 if a.size == 0 else mul_wad_up(notional(a.size, mark), ratio)
+        required = 0 if a.size == 0 else margin_required(a.size, mark, ratio)
         value = self._equity(a, mark, kind)
         if value >= required:
             return
@@ -1407,5 +1431,5 @@ class MarketState:
     def _value_with_pending(a: Account, mark: int, cumulative: int) -> int:
         """Maintenance equity with funding not yet settled: the pending payment rounds like a
         settled one (up)."""
-        pending = mul_div_ceil(a.size, cumulative - a.funding_snapshot, INDEX_SCALE)
+        pending = funding_payment(a.size, cumulative - a.funding_snapshot)
         return maintenance_equity(a.capital, a.pnl, unrealized(a, mark) - pending)

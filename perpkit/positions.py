@@ -12,8 +12,8 @@ import math
 from decimal import Decimal
 from fractions import Fraction
 
-WAD = 10**18
-INDEX_SCALE = 10**27
+from perpkit import model
+from perpkit.model import WAD, notional  # noqa: F401 - notional: |size| x price, rounded up
 
 
 def _div_floor(a: int, b: int) -> int:
@@ -24,9 +24,6 @@ def _div_ceil(a: int, b: int) -> int:
     return -((-a) // b)
 
 
-def notional(size: int, price: int) -> int:
-    """|size| x price, rounded up (PerpMarket._notional)."""
-    return _div_ceil(abs(size) * price, WAD)
 
 
 def entry_price(size: int, open_notional: int) -> int | None:
@@ -37,14 +34,14 @@ def entry_price(size: int, open_notional: int) -> int | None:
 
 
 def unrealised_pnl(size: int, open_notional: int, mark: int) -> int:
-    """size x mark - openNotional, floored (PerpMarket._unrealized)."""
-    return _div_floor(size * mark, WAD) - open_notional
+    """size x mark - openNotional, floored (the model's and PerpMarket's `unrealized`)."""
+    return model.unrealized_pnl(size, open_notional, mark)
 
 
 def pending_funding(size: int, funding_index: int, snapshot: int) -> int:
-    """Funding the account owes since its last settlement, `size x (index - snapshot)`, rounded up
-    as the market charges it; positive: the account pays, negative: it receives."""
-    return _div_ceil(size * (funding_index - snapshot), INDEX_SCALE)
+    """Funding the account owes since its last settlement, rounded up as the market charges it;
+    positive: the account pays, negative: it receives (the model's `funding_payment`)."""
+    return model.funding_payment(size, funding_index - snapshot)
 
 
 def margin_ratio(account_value: int, size: int, mark: int) -> int | None:
@@ -79,9 +76,8 @@ def max_leverage(initial_margin_ratio: int) -> Decimal:
 
 
 def increases_risk(size: int, delta: int) -> bool:
-    """Whether trading `delta` grows |size| or flips its sign (PerpMarket._increasesRisk)."""
-    new = size + delta
-    return abs(new) > abs(size) or (size != 0 and new != 0 and (size > 0) != (new > 0))
+    """Whether trading `delta` grows |size| or flips its sign (the model's `increases_risk`)."""
+    return model.increases_risk(size, size + delta)
 
 
 def required_margin(size: int, delta: int, price: int, leverage: Decimal | int, fee_rate: int) -> int:
@@ -91,7 +87,7 @@ def required_margin(size: int, delta: int, price: int, leverage: Decimal | int, 
     if leverage <= 0:
         raise ValueError(f"leverage must be positive, got {leverage}")
     margin = math.ceil(Fraction(position) / Fraction(leverage))
-    return margin + _div_ceil(notional(delta, price) * fee_rate, WAD)
+    return margin + model.trade_fee(delta, price, fee_rate)
 
 
 def margin_shortfall(account_value: int, size: int, delta: int, price: int, leverage: Decimal | int, fee_rate: int) -> int:

@@ -7,8 +7,8 @@ from itertools import count
 import pytest
 
 from perpkit.orders import Order, fill_tuple, sign_order
+from perpkit.model import WAD
 
-WAD = 10**18
 BTC_PRICE = 60_000
 FEED_DECIMALS = 8
 

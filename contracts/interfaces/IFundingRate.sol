@@ -31,7 +31,8 @@ interface IFundingRate {
     ///         premium. Anyone may call it.
     function crank(uint256 marketId) external;
 
-    /// @notice `MP = IP + MA30` (MA30 = mean of the recorded premium samples; `IP` with none), WAD.
+    /// @notice `MP = IP + MA30` (MA30 = the premium ring's sum / 30; the ring starts as 30 zero-premium
+    ///         samples, so one quote moves the mark by at most 1/30 of its premium), WAD.
     function markPrice(uint256 marketId) external view returns (uint256);
 
     /// @notice `P = MA30 / IP`, WAD (signed).

@@ -41,11 +41,12 @@ from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import keccak, to_checksum_address
 
+from perpkit import model
 from perpkit.engine.book import Fill, OrderBook, Reason, SubmitResult, TimeInForce
 from perpkit.engine.chain import CANCELLED, ChainAdapter, Revert
 from perpkit.orders import DOMAIN_NAME, DOMAIN_VERSION, ORDER_TYPEHASH, Order
 
-WAD = 10**18
+WAD = model.WAD
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 _DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 _U256 = 2**256
@@ -321,12 +322,12 @@ class Engine:
         buy_open, sell_open = book.open_exposure(trader)
         before = pos + buy_open if buy else pos - sell_open
         after = before + delta
-        if not (abs(after) > abs(before) or (after != 0 and (after > 0) != (before > 0) and before != 0)):
+        if not model.increases_risk(before, after):
             return None  # reduces risk: maintenance margin is the contract's business
         mark = self._cached(("mark", m), lambda: self.chain.mark_price(m))
         price = order.limit_price
-        required = -(-abs(after) * price * info.initial_margin_ratio // WAD**2)
-        fee = -(-amount * price * info.taker_fee // WAD**2)
+        required = model.margin_required(after, price, info.initial_margin_ratio)
+        fee = model.trade_fee(amount, price, info.taker_fee)
         adverse = max(0, delta * (price - mark) // WAD)  # buying above / selling below the mark
         available = value - fee - adverse
         if available < required:

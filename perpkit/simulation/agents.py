@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from perpkit.model import WAD
 
-WAD = 10**18
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,9 @@ from perpkit.keeper import Keeper, handles_from_record
 from perpkit.orders import Order, sign_order
 from perpkit.simulation.agents import CollateralLong, Intent, MarketMaker, make_takers
 from perpkit.simulation.prices import Candle
-from perpkit.model import withdrawal_equity
+from perpkit.model import WAD, funding_payment, withdrawal_equity
 from perpkit.simulation.report import HourRecord, haircut_check, liquidation_check
 
-WAD = 10**18
 MARKETS = ("BTC-USD", "ETH-USD")
 
 
@@ -342,7 +341,7 @@ class Simulation:
         for address in addresses:
             size, _, snapshot = market.positionOf(address)
             if size:
-                total += -((-size * (index - snapshot)) // 10**27)
+                total += funding_payment(size, index - snapshot)
                 count += 1
         return total, count
 

@@ -102,13 +102,13 @@ def test_quotes__recorded_once_per_change_and_the_mark_moves(engine, ex, alice, 
 
     assert engine.publish_quotes() == [(0, PRICE + 500 * WAD, PRICE + 700 * WAD)]
     assert engine.publish_quotes() == []  # unchanged book: nothing sent
-    assert ex.funding.markPrice(ex.market_id) == PRICE + 600 * WAD  # index + mean premium (600)
+    assert ex.funding.markPrice(ex.market_id) == PRICE + 20 * WAD  # index + 600 / 30: the ring starts as 30 zeros
 
     place(engine, ex, alice, WAD // 10, PRICE + 600 * WAD)
     assert engine.publish_quotes() == []  # changed, but still the block of the last quote
     ex.chain.mine()
     assert engine.publish_quotes() == [(0, PRICE + 600 * WAD, PRICE + 700 * WAD)]
-    assert ex.funding.markPrice(ex.market_id) == PRICE + 625 * WAD  # mean of 600 and 650
+    assert ex.funding.markPrice(ex.market_id) == PRICE + 1_250 * WAD // 30  # (600 + 650) / 30, truncated
 
 
 def test_http_api__accepts_an_order_and_serves_the_book(engine, ex, alice, bob):

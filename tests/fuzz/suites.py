@@ -25,9 +25,9 @@ from tests.conftest import (
     funding_params,
     market_params,
 )
+from perpkit.model import WAD
 
 ETH_PRICE = 3_000
-WAD = 10**18
 
 
 @dataclass(frozen=True)

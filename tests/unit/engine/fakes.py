@@ -4,8 +4,8 @@ engine's admission, bisection, reconciliation and quoting without a node."""
 from dataclasses import dataclass, field
 
 from perpkit.engine.chain import CANCELLED, MarketInfo, Receipt, Revert
+from perpkit.model import WAD
 
-WAD = 10**18
 ROUTER = "0x" + "5a" * 20
 
 

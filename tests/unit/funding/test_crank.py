@@ -4,8 +4,8 @@ short cranks against one long one, and the market-only accrual."""
 import ape
 
 from tests.conftest import WAD
-from tests.unit.funding.conftest import INDEX
-from tests.unit.funding.ref import FUNDING_PERIOD, accrual, next_tx_at
+from perpkit import model as M
+from tests.unit.funding.conftest import INDEX, fill_ring, next_tx_at, quote_ma30
 
 RATE_37 = 116_666_666_666_666  # the rate of MA30 = +37 USD at 60,000: P - 0.05 %
 
@@ -22,7 +22,7 @@ def test_crank__unknown_market_reverts(fr, keeper):
 
 
 def test_crank__first_crank_accrues_nothing_and_fixes_rate(fr, chain, matcher, alice):
-    fr.recordQuote(0, INDEX + 37 * WAD, INDEX + 37 * WAD, sender=matcher)
+    quote_ma30(fr, matcher, 37 * WAD)
     registered_at = fr.premiumState(0)[4]
     t = registered_at + 5_000
     next_tx_at(chain, t)
@@ -47,12 +47,12 @@ def test_crank__accrues_at_rate_fixed_at_previous_crank(fr, chain, matcher, keep
     assert fr.fundingRate(0) == 10**14
 
     next_tx_at(chain, t0 + 100)
-    fr.recordQuote(0, INDEX + 631 * WAD, INDEX + 631 * WAD, sender=matcher)  # premium jumps: F -> cap
+    fill_ring(fr, matcher, INDEX + 631 * WAD)  # premium jumps: F -> cap
     assert fr.currentFundingRate(0) == 10**16
 
     next_tx_at(chain, t0 + 3_600)
     receipt = fr.crank(0, sender=keeper)
-    first = accrual(10**14, INDEX, 3_600)  # the old rate for the whole hour, not the new one
+    first = M.pending_accrual(10**14, INDEX, 3_600)  # the old rate for the whole hour, not the new one
     assert first == 750_000_000_000_000_000_000_000_000
     assert _cranked(receipt, fr) == {
         "marketId": 0,
@@ -65,7 +65,7 @@ def test_crank__accrues_at_rate_fixed_at_previous_crank(fr, chain, matcher, keep
     assert fr.lastCrank(0) == t0 + 3_600
     next_tx_at(chain, t0 + 7_200)
     receipt = fr.crank(0, sender=keeper)
-    second = first + accrual(10**16, INDEX, 3_600)  # the new rate from the crank on
+    second = first + M.pending_accrual(10**16, INDEX, 3_600)  # the new rate from the crank on
     assert second == 75_750_000_000_000_000_000_000_000_000
     assert _cranked(receipt, fr)["fundingIndex"] == second
     assert fr.fundingIndex(0) == second
@@ -81,7 +81,7 @@ def test_crank__many_short_cranks_match_one_long_up_to_one_unit_each(fr, chain, 
     t0 = chain.blocks.head.timestamp + 10
     next_tx_at(chain, t0)
     fr.crank(0, sender=keeper)
-    n, step = 9, FUNDING_PERIOD // 9
+    n, step = 9, M.FUNDING_PERIOD // 9
 
     with chain.isolate():
         for k in range(1, n + 1):
@@ -89,12 +89,12 @@ def test_crank__many_short_cranks_match_one_long_up_to_one_unit_each(fr, chain, 
             fr.crank(0, sender=keeper)
         short_path = fr.fundingIndex(0)
 
-    next_tx_at(chain, t0 + FUNDING_PERIOD)
+    next_tx_at(chain, t0 + M.FUNDING_PERIOD)
     fr.crank(0, sender=keeper)
     long_path = fr.fundingIndex(0)
 
-    assert long_path == accrual(10**14, INDEX, FUNDING_PERIOD) == 6 * 10**27  # 0.01 % of 60,000 USD
-    assert short_path == n * accrual(10**14, INDEX, step) == 5_999_999_999_999_999_999_999_999_994
+    assert long_path == M.pending_accrual(10**14, INDEX, M.FUNDING_PERIOD) == 6 * 10**27  # 0.01 % of 60,000 USD
+    assert short_path == n * M.pending_accrual(10**14, INDEX, step) == 5_999_999_999_999_999_999_999_999_994
     assert long_path - short_path == 6
 
 
@@ -109,7 +109,7 @@ def test_accrue__unknown_market_reverts_only_market(fr, alice):
 
 
 def test_accrue__uses_the_index_price_the_market_passes(fr, ex, chain, accounts, matcher, keeper):
-    fr.recordQuote(0, INDEX + 37 * WAD, INDEX + 37 * WAD, sender=matcher)
+    quote_ma30(fr, matcher, 37 * WAD)
     t0 = chain.blocks.head.timestamp + 10
     next_tx_at(chain, t0)
     fr.crank(0, sender=keeper)
@@ -118,7 +118,7 @@ def test_accrue__uses_the_index_price_the_market_passes(fr, ex, chain, accounts,
 
     next_tx_at(chain, t0 + 1_000)
     receipt = fr.accrue(0, 50_000 * WAD, sender=market)
-    expected = accrual(RATE_37, 50_000 * WAD, 1_000)
+    expected = M.pending_accrual(RATE_37, 50_000 * WAD, 1_000)
     assert expected == 202_546_296_296_295_138_888_888_888
     assert receipt.return_value == (expected, 50_000 * WAD + 37 * WAD)
     assert fr.premiumState(0)[4] == t0 + 1_000

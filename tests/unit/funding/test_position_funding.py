@@ -4,7 +4,8 @@ position changes, the payer rounded up and the receiver down (the dust stays in 
 import pytest
 
 from tests.conftest import WAD, market_params
-from tests.unit.funding.ref import FUNDING_PERIOD, accrual, funding_rate, next_tx_at, payment, premium_index
+from perpkit import model as M
+from tests.unit.funding.conftest import next_tx_at, quote_ma30
 
 PRICE = 60_000.12345678  # not a round number, so that the 8 h payment is not a whole 1e-18 USD
 INDEX = 6_000_012_345_678 * 10**10
@@ -46,15 +47,15 @@ def test_position_change__pays_exactly_8h_on_the_old_size(
     zero_fee_ex, chain, alice, bob, matcher, keeper, ma30_usd, premium, rate, delta, long_pays
 ):
     ex, market, fr = zero_fee_ex, zero_fee_ex.market, zero_fee_ex.funding
-    short_pays = payment(-WAD, delta)
-    assert premium_index(ma30_usd * WAD, INDEX) == premium
-    assert funding_rate(premium) == rate
-    assert accrual(rate, INDEX, FUNDING_PERIOD) == delta
-    assert payment(WAD, delta) == long_pays
+    short_pays = M.funding_payment(-WAD, delta)
+    assert M.premium_index(ma30_usd * WAD, INDEX) == premium
+    assert M.funding_rate(premium, M.FundingParams()) == rate
+    assert M.pending_accrual(rate, INDEX, M.FUNDING_PERIOD) == delta
+    assert M.funding_payment(WAD, delta) == long_pays
     assert long_pays + short_pays == 1  # whichever side pays, pays one wei more than the other gets
 
     ex.set_price(PRICE)
-    fr.recordQuote(0, INDEX + ma30_usd * WAD, INDEX + ma30_usd * WAD, sender=matcher)
+    quote_ma30(fr, matcher, ma30_usd * WAD, INDEX)
     ex.fund(alice, 20_000 * 10**6)
     ex.fund(bob, 20_000 * 10**6)
     t1 = chain.blocks.head.timestamp + 10
@@ -66,7 +67,7 @@ def test_position_change__pays_exactly_8h_on_the_old_size(
     assert _account(market, alice) == dict(capital=20_000 * WAD, pnl=0, size=WAD, openNotional=60_000 * WAD, snapshot=0)
     assert _account(market, bob) == dict(capital=20_000 * WAD, pnl=0, size=-WAD, openNotional=-60_000 * WAD, snapshot=0)
 
-    next_tx_at(chain, t1 + 60 + FUNDING_PERIOD)
+    next_tx_at(chain, t1 + 60 + M.FUNDING_PERIOD)
     receipt = ex.trade(alice, bob, WAD, 60_000 * WAD)  # both grow to 2 BTC
 
     settled = {log.account: (log.payment, log.fundingIndex) for log in market.FundingSettled.from_receipt(receipt)}
@@ -89,4 +90,4 @@ def test_position_change__pays_exactly_8h_on_the_old_size(
     # The trade accrued at the fixed rate and fixed no new one.
     assert fr.fundingRate(0) == rate
     assert fr.lastCrank(0) == t1 + 60
-    assert fr.premiumState(0)[4] == t1 + 60 + FUNDING_PERIOD
+    assert fr.premiumState(0)[4] == t1 + 60 + M.FUNDING_PERIOD

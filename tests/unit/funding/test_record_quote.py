@@ -5,9 +5,9 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
+from perpkit import model as M
 from tests.conftest import WAD
 from tests.unit.funding.conftest import INDEX
-from tests.unit.funding.ref import ma30, sample
 
 
 def _recorded(receipt, fr):
@@ -68,7 +68,7 @@ def test_recordQuote__one_side_changed_is_recorded(fr, matcher):
     fr.recordQuote(0, INDEX + WAD, INDEX + 3 * WAD, sender=matcher)  # bid moved: +2
     fr.recordQuote(0, INDEX + WAD, INDEX + 7 * WAD, sender=matcher)  # ask moved: +4
     assert fr.premiumState(0)[:4] == (3, 7 * WAD, INDEX + WAD, INDEX + 7 * WAD)
-    assert fr.markPrice(0) == INDEX + 7 * WAD // 3
+    assert fr.markPrice(0) == INDEX + 7 * WAD // 30  # the ring's 27 other samples are its zero start
 
 
 def test_recordQuote__second_quote_in_same_block_reverts(fr, matcher, chain):
@@ -105,7 +105,7 @@ def test_recordQuote__emits_quote_recorded(fr, matcher, ex):
         "ask": INDEX + 71 * WAD + 1,
         "index": index,
         "premium": premium,
-        "ma30": (11 * WAD + premium) // 2,
+        "ma30": -((-(11 * WAD + premium)) // 30),  # over all 30 slots, truncated toward zero
     }
     assert premium == -29_500_000_000_000_000_000
 
@@ -115,17 +115,17 @@ def test_recordQuote__31st_sample_evicts_the_first(fr, matcher):
     # negative and not whole, so truncation toward zero (not floor) is visible.
     offsets = [(-1) ** k * (k + 1) * 1_234_567_891_234_567_891 - 3 * WAD + 7 * k * k for k in range(31)]
     quotes = [(INDEX + o - WAD // 2, INDEX + o + WAD // 2 + k % 2) for k, o in enumerate(offsets)]
-    samples = [sample(b, a, INDEX) for b, a in quotes]
+    samples = [M.premium_sample(b, a, INDEX) for b, a in quotes]
     for bid, ask in quotes[:30]:
         fr.recordQuote(0, bid, ask, sender=matcher)
 
     assert fr.premiumState(0)[:2] == (30, sum(samples[:30]))
-    assert ma30(samples[:30]) == -3_617_283_945_617_281_949  # floor would give ...950
+    assert M.ma30(sum(samples[:30])) == -3_617_283_945_617_281_949  # floor would give ...950
     assert fr.markPrice(0) == INDEX - 3_617_283_945_617_281_949
 
     receipt = fr.recordQuote(0, *quotes[30], sender=matcher)
     assert fr.premiumState(0)[:2] == (30, sum(samples[1:31]))
-    assert ma30(samples) == sum(samples[1:31]) // 30 + 1 == -2_382_716_054_382_713_848
+    assert M.ma30(sum(samples[-30:])) == sum(samples[1:31]) // 30 + 1 == -2_382_716_054_382_713_848
     assert fr.markPrice(0) == INDEX - 2_382_716_054_382_713_848
     assert _recorded(receipt, fr)["ma30"] == -2_382_716_054_382_713_848
 
@@ -146,7 +146,7 @@ def test_recordQuote__sample_clamped_to_ten_percent_of_index(fr, matcher, mid_of
     receipt = fr.recordQuote(0, mid, mid, sender=matcher)
     assert _recorded(receipt, fr)["premium"] == expected
     assert fr.premiumState(0)[:2] == (1, expected)
-    assert fr.markPrice(0) == INDEX + expected
+    assert fr.markPrice(0) == INDEX + expected // 30  # one sample of 30: at most 0.33 % at the clamp
 
 
 def test_recordQuote__full_ring_at_high_index__sum_does_not_overflow(fr, ex, matcher):

@@ -5,20 +5,22 @@ import ape
 import pytest
 
 from tests.conftest import ZERO_ADDRESS, WAD, funding_params
-from tests.unit.funding.conftest import INDEX
-from tests.unit.funding.ref import (
-    FUNDING_PERIOD,
-    accrual,
-    funding_rate,
-    mark_price,
-    mine_at,
-    next_tx_at,
-    premium_index,
-)
+from perpkit import model as M
+from tests.unit.funding.conftest import INDEX, fill_ring, mine_at, next_tx_at, quote_ma30
 
 
 def _quote_mid(fr, sampler, mid):
     fr.recordQuote(0, mid, mid, sender=sampler)
+
+
+def test_markPrice__one_quote_on_a_new_market__moves_mark_by_a_thirtieth(fr, matcher):
+    """The ring starts as 30 zero-premium samples: the first quote of a market, even one at the
+    +10 % clamp, moves the mark by 1/30 of its premium (a mean over the samples recorded so far
+    would move it by the whole 10 %)."""
+    _quote_mid(fr, matcher, 10 * INDEX)  # a quote at 10x the index: clamped to +6,000 USD
+    assert fr.premiumState(0)[:2] == (1, 6_000 * WAD)
+    assert fr.markPrice(0) == INDEX + 200 * WAD  # +0.33 %, not +10 %
+    assert fr.premiumIndex(0) == WAD // 300
 
 
 def test_markPrice__no_samples__equals_index(fr, ex):
@@ -31,7 +33,7 @@ def test_markPrice__samples_stay_in_usd_when_index_moves(fr, ex, matcher):
     _quote_mid(fr, matcher, INDEX + 40 * WAD)
     _quote_mid(fr, matcher, INDEX - 13 * WAD)
     ex.set_price(59_000)
-    assert fr.markPrice(0) == 59_000 * WAD + 27 * WAD // 2
+    assert fr.markPrice(0) == 59_000 * WAD + 27 * WAD // 30  # the ring's 28 other samples are zero
 
 
 def test_markPrice__index_crash__ma30_bounded_to_ten_percent_of_current_index(fr, ex, matcher, alice, bob):
@@ -39,22 +41,22 @@ def test_markPrice__index_crash__ma30_bounded_to_ten_percent_of_current_index(fr
     (and no newer quote) the raw MA30 exceeds the index. Bounded to +-10 % of the current index,
     the mark stays a positive price (unbounded, IP + MA30 < 0 wrapped to ~2**256 and froze the
     market: margin checks overflowed)."""
-    _quote_mid(fr, matcher, INDEX - 20_000 * WAD)  # clamped to -6,000 USD
+    fill_ring(fr, matcher, INDEX - 20_000 * WAD)  # each clamped to -6,000 USD
     assert fr.markPrice(0) == 54_000 * WAD
     ex.fund(alice, 20_000 * 10**6)
     ex.fund(bob, 20_000 * 10**6)
     ex.trade(alice, bob, WAD, INDEX)
     ex.set_price(5_000)  # -91.7 %: raw MA30 (-6,000) < -index
-    assert mark_price(-6_000 * WAD, 5_000 * WAD) == 4_500 * WAD
+    assert M.mark_price(5_000 * WAD, -6_000 * WAD) == 4_500 * WAD
     assert fr.markPrice(0) == 4_500 * WAD
     assert fr.premiumIndex(0) == -WAD // 10
     assert fr.currentFundingRate(0) == -(10**16)  # -10 % + 0.05 %, capped at -1 %
-    assert fr.premiumState(0)[:2] == (1, -6_000 * WAD)  # the stored sample is unchanged
+    assert fr.premiumState(0)[:2] == (30, -180_000 * WAD)  # the stored samples are unchanged
     assert ex.market.isLiquidatable(alice)  # the market can still price the crashed long
 
 
 def test_markPrice__index_rally__ma30_bounded_above(fr, ex, matcher):
-    _quote_mid(fr, matcher, INDEX + 6_000 * WAD)  # +10 % at 60,000
+    fill_ring(fr, matcher, INDEX + 6_000 * WAD)  # +10 % at 60,000
     ex.set_price(30_000)  # the same 6,000 USD would be +20 %
     assert fr.markPrice(0) == 33_000 * WAD
     assert fr.premiumIndex(0) == WAD // 10
@@ -74,8 +76,8 @@ def test_premiumIndex__no_samples__is_zero(fr):
     ],
 )
 def test_premiumIndex__is_ma30_over_index_truncated(fr, matcher, ma30, expected):
-    _quote_mid(fr, matcher, INDEX + ma30)
-    assert premium_index(ma30, INDEX) == expected
+    quote_ma30(fr, matcher, ma30)
+    assert M.premium_index(ma30, INDEX) == expected
     assert fr.premiumIndex(0) == expected
 
 
@@ -96,13 +98,13 @@ def test_premiumIndex__is_ma30_over_index_truncated(fr, matcher, ma30, expected)
 )
 def test_currentFundingRate__clamps_and_caps(fr, matcher, ma30_usd, expected):
     if ma30_usd is not None:
-        _quote_mid(fr, matcher, INDEX + ma30_usd * WAD)
-    assert funding_rate(premium_index((ma30_usd or 0) * WAD, INDEX)) == expected
+        quote_ma30(fr, matcher, ma30_usd * WAD)
+    assert M.funding_rate(M.premium_index((ma30_usd or 0) * WAD, INDEX), M.FundingParams()) == expected
     assert fr.currentFundingRate(0) == expected
 
 
 def test_currentFundingRate__follows_new_params_at_once(fr, ex, matcher, owner):
-    _quote_mid(fr, matcher, INDEX + 631 * WAD)  # P = 10_516_666_666_666_666
+    quote_ma30(fr, matcher, 631 * WAD)  # P = 10_516_666_666_666_666
     ex.router.setFundingParams(0, funding_params(interestRate=0, premiumClamp=0, rateCap=3 * 10**16), sender=owner)
     assert fr.paramsOf(0) == (0, 0, 3 * 10**16)
     assert fr.currentFundingRate(0) == 10_516_666_666_666_666  # F = P: no interest, no clamp, under the cap
@@ -111,12 +113,12 @@ def test_currentFundingRate__follows_new_params_at_once(fr, ex, matcher, owner):
 
 def test_fundingRate__zero_until_first_crank_then_fixed(fr, matcher, keeper):
     assert fr.fundingRate(0) == 0
-    _quote_mid(fr, matcher, INDEX + 37 * WAD)
+    quote_ma30(fr, matcher, 37 * WAD)
     assert fr.fundingRate(0) == 0
     fr.crank(0, sender=keeper)
     assert fr.fundingRate(0) == 116_666_666_666_666
-    _quote_mid(fr, matcher, INDEX - 1_000 * WAD)  # premium moves, current rate moves...
-    assert fr.currentFundingRate(0) == -7_525_000_000_000_000  # MA30 = -481.5 USD: P + 0.05 %
+    _quote_mid(fr, matcher, INDEX - 5_000 * WAD)  # premium moves, current rate moves...
+    assert fr.currentFundingRate(0) == -1_661_111_111_111_111  # MA30 = (1,110 - 5,000) / 30 USD: P + 0.05 %
     assert fr.fundingRate(0) == 116_666_666_666_666  # ...the fixed one does not
 
 
@@ -124,32 +126,32 @@ def test_fundingRate__zero_until_first_crank_then_fixed(fr, matcher, keeper):
     "ma30_usd, rate, elapsed, expected",
     [
         (37, 116_666_666_666_666, 12_347, 3_001_006_944_444_427_295_833_333_333),  # truncated
-        (37, 116_666_666_666_666, FUNDING_PERIOD, 6_999_999_999_999_960_000_000_000_000),  # 8 h
+        (37, 116_666_666_666_666, M.FUNDING_PERIOD, 6_999_999_999_999_960_000_000_000_000),  # 8 h
         (-100, -1_166_666_666_666_666, 7, -17_013_888_888_888_879_166_666_666),  # toward zero
     ],
 )
 def test_fundingIndex__includes_pending_accrual(fr, chain, matcher, keeper, ma30_usd, rate, elapsed, expected):
-    _quote_mid(fr, matcher, INDEX + ma30_usd * WAD)
+    quote_ma30(fr, matcher, ma30_usd * WAD)
     t0 = chain.blocks.head.timestamp + 10
     next_tx_at(chain, t0)
     fr.crank(0, sender=keeper)  # first crank: accrues nothing, fixes `rate`
     assert fr.fundingRate(0) == rate
     assert fr.fundingIndex(0) == 0
     mine_at(chain, t0 + elapsed)
-    assert accrual(rate, INDEX, elapsed) == expected
+    assert M.pending_accrual(rate, INDEX, elapsed) == expected
     assert fr.fundingIndex(0) == expected
     assert fr.premiumState(0)[4] == t0  # a view accrues nothing
 
 
 def test_fundingIndex__pending_uses_the_index_price_now(fr, ex, chain, matcher, keeper):
-    _quote_mid(fr, matcher, INDEX + 37 * WAD)
+    quote_ma30(fr, matcher, 37 * WAD)
     t0 = chain.blocks.head.timestamp + 10
     next_tx_at(chain, t0)
     fr.crank(0, sender=keeper)
     next_tx_at(chain, t0 + 500)
     ex.set_price(61_234.56789012)
     mine_at(chain, t0 + 1_001)
-    expected = accrual(116_666_666_666_666, 61_234_567_890_120 * 10**9, 1_001)
+    expected = M.pending_accrual(116_666_666_666_666, 61_234_567_890_120 * 10**9, 1_001)
     assert expected == 248_304_755_327_585_872_782_350_509
     assert fr.fundingIndex(0) == expected
 

@@ -104,7 +104,8 @@ def test_pause__blocks_risk_increase_only(funded, alice, bob, carol, guardian):
 def test_settle_funding__pays_size_times_index_change(funded, alice, bob, carol, matcher, chain):
     ex = funded
     ex.trade(alice, bob, WAD, 60_000 * WAD)
-    ex.funding.recordQuote(ex.market_id, 60_590 * WAD, 60_610 * WAD, sender=matcher)  # premium +600
+    for k in range(30):  # premium +600 in every slot of the ring (it starts as 30 zero samples)
+        ex.funding.recordQuote(ex.market_id, 60_590 * WAD - k % 2, 60_610 * WAD + k % 2, sender=matcher)
     cranked_at = chain.blocks.head.timestamp + 10
     chain.pending_timestamp = cranked_at  # explicit block times: exactly 8 h between the two
     ex.funding.crank(ex.market_id, sender=bob)

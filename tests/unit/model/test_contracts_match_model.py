@@ -119,7 +119,7 @@ def test_crank_eight_hours_crank__settles_funding_like_model(mirror, alice, bob,
     mi.trade(alice, bob, usd("1.5"), usd(60_000))
     mi.trade(carol, bob, usd("0.25"), usd("60010.5"))
     for i in range(3):
-        mi.record_quote(usd(60_120 + i), usd(60_140 + 3 * i))  # premium ~ +0.2 %
+        mi.record_quote(usd(63_000 + i), usd(63_020 + 3 * i))  # samples ~ +5 %: MA30 ~ +300 USD
     mi.crank(keeper)
     rate = mi.model.funding.rate
     assert rate > 0
@@ -135,7 +135,7 @@ def test_crank_eight_hours_crank__settles_funding_like_model(mirror, alice, bob,
     gain = a.open_notional - usd(90_000)
     assert a.capital + a.pnl == usd(25_000) - usd(18) - paid + gain  # 18: maker fee
     for i in range(4):
-        mi.record_quote(usd(60_300 - i), usd(60_310 - i))  # premium turns negative
+        mi.record_quote(usd(55_500 - i), usd(55_510 - i))  # premium turns negative (MA30 ~ -370 USD)
     mi.wait(3 * 3600 + 17)
     mi.trade(bob, carol, usd("0.5"), usd(60_450))  # a trade settles both sides' funding
     mi.crank(keeper)
@@ -350,7 +350,8 @@ def test_index_crash__mark_stays_within_ten_percent_of_index(mirror, alice, bob,
     mi.fund(bob, mi.units(20_000))
     mi.fund(keeper, mi.units(20_000))
     mi.trade(alice, bob, WAD // 4, usd(60_000))
-    mi.record_quote(usd(50_000), usd(50_000))  # clamped to -6,000
+    for k in range(30):
+        mi.record_quote(usd(50_000), usd(50_000) + k % 2)  # each clamped to -6,000: MA30 -6,000
     mi.set_price(5_000)  # a 92 % crash
     assert mi.ex.funding.markPrice(mi.ex.market_id) == usd(4_500)
     liq = mi.liquidate(keeper, alice, WAD // 4)  # alice is bankrupt: bad debt, no fee

@@ -95,10 +95,20 @@ def test_premium_sample__mid_floored_and_clamped_to_ten_percent():
     assert M.premium_sample(1, 1, 15) == -1  # bound 15 x 0.1 = 1.5 truncates to 1
 
 
-def test_ma30__truncates_toward_zero():
-    assert M.ma30(0, 0) == 0
-    assert M.ma30(-7, 2) == -3
-    assert M.ma30(7, 2) == 3
+def test_ma30__over_all_thirty_slots_truncated_toward_zero():
+    assert M.ma30(0) == 0
+    assert M.ma30(-59) == -1  # floor would give -2
+    assert M.ma30(59) == 1
+    assert M.ma30(30 * 7 * WAD) == 7 * WAD
+
+
+def test_ma30__first_quote_of_a_new_ring_moves_the_mark_by_a_thirtieth():
+    """The ring starts as 30 zero-premium samples (DESIGN section 6): the first quote, even at the
+    +10 % clamp, moves the mark by 1/30 of its premium."""
+    f = M.FundingState(last_accrual=T0)
+    assert f.record_quote(10 * PRICE, 10 * PRICE, PRICE, block_number=1) == 6_000 * WAD
+    assert (f.count, f.premium_sum) == (1, 6_000 * WAD)
+    assert f.mark_price(PRICE) == PRICE + 200 * WAD
 
 
 def test_premium_index__truncates_toward_zero():
@@ -168,12 +178,13 @@ def test_mark_price__index_plus_ma30():
     assert f.mark_price(PRICE) == PRICE
     f.record_quote(PRICE + 100 * WAD, PRICE + 301 * WAD, PRICE, block_number=1)  # +200.5
     f.record_quote(PRICE - 10 * WAD, PRICE - 10 * WAD, PRICE, block_number=2)  # -10
-    assert f.mark_price(PRICE) == PRICE + 95 * WAD + WAD // 4
+    assert f.mark_price(PRICE) == PRICE + 635 * WAD // 100  # 190.5 / 30: 28 slots are still zero
 
 
 def test_mark_price__ma30_bounded_by_current_index_after_crash():
     f = M.FundingState(last_accrual=T0)
-    f.record_quote(1, 1, PRICE, block_number=1)  # clamped to -6,000 against 60,000
+    for k in range(30):
+        f.record_quote(1, 1 + k, PRICE, block_number=k + 1)  # each clamped to -6,000 against 60,000
     crashed = 5_000 * WAD + 7  # MA30 -6,000 would exceed the index: bound 500.0000..0007 -> truncated
     assert f.ma30() == -6_000 * WAD
     assert M.bounded_ma30(f.ma30(), crashed) == -(500 * WAD)
@@ -183,7 +194,8 @@ def test_mark_price__ma30_bounded_by_current_index_after_crash():
 
 def test_crank__accrues_at_previous_rate_then_fixes_new():
     f = M.FundingState(last_accrual=T0)
-    f.record_quote(PRICE + 600 * WAD, PRICE + 600 * WAD, PRICE, block_number=1)  # P = +1 %
+    for k in range(30):
+        f.record_quote(PRICE + 600 * WAD - k % 2, PRICE + 600 * WAD + k % 2, PRICE, block_number=k + 1)  # P = +1 %
     assert f.crank(PRICE, T0 + 100) == 10**16 - 5 * 10**14  # 1 % + clamp(0.01 % - 1 %)
     assert f.cumulative_index == 0  # the old rate was 0: no retroactive change
     assert f.last_crank == T0 + 100
@@ -314,7 +326,7 @@ def test_trade__over_initial_margin_raises_and_leaves_state():
 def test_margin_requirements__notional_at_mark_rounded_up():
     m = funded(ALICE, BOB)
     m.trade(ALICE, BOB, WAD // 10, PRICE, PRICE, T0)
-    m.funding.record_quote(PRICE + 1, PRICE + 2, PRICE, block_number=1)  # premium +1 wei
+    m.funding.record_quote(PRICE + 30, PRICE + 31, PRICE, block_number=1)  # MA30 +1 wei (30 / 30)
     # notional = ceil(0.1 x 60,000.000..001) = 6,000e18 + 1; x 10 % and x 5 % ceiled
     assert m.margin_requirements(ALICE, PRICE) == (600 * WAD + 1, 300 * WAD + 1)
     assert m.margin_requirements(CAROL, PRICE) == (0, 0)
