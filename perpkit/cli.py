@@ -29,9 +29,9 @@ from pathlib import Path
 import click
 
 from perpkit import positions as pos
+from perpkit.model import WAD
 from perpkit.orders import Order, order_digest, sign_order, typed_data
 
-WAD = 10**18
 INDEX_SCALE = 10**27
 LOCAL_RPC = "http://127.0.0.1:8545"
 _DURATION = re.compile(r"(\d+)([smhd]?)")
@@ -577,16 +577,25 @@ def order(ctx, market, size, price, leverage, reduce_only, expiry, nonce, submit
     if submit_url is None:
         click.echo(json.dumps(payload, indent=2))
         return
-    request = urllib.request.Request(submit_url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+    _submit(submit_url, the_order, signature, payload["hash"])
+
+
+def _submit(url: str, the_order: Order, signature: bytes, order_hash: str) -> None:
+    """Post the order to the matching engine at URL (its base URL, or its /orders endpoint)
+    through the engine's own client, and print the book's answer: resting, fills, or the reason."""
+    from perpkit.engine.api import ApiClient
+
+    base = url.rstrip("/").removesuffix("/orders")
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            status, body = response.status, response.read().decode(errors="replace")
-    except urllib.error.HTTPError as err:
-        raise Fail(f"submit to {submit_url} refused: HTTP {err.code} {err.reason}") from None
-    except (urllib.error.URLError, OSError) as err:
-        raise Fail(f"submit to {submit_url} failed: {getattr(err, 'reason', err)}") from None
-    first = (body.strip().splitlines() or [""])[0][:200]
-    click.echo(f"submitted order {payload['hash']} to {submit_url}: HTTP {status} {first}".rstrip())
+        status, body = ApiClient(base, timeout=10).submit(the_order, signature)
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise Fail(f"submit to {base} failed: {getattr(err, 'reason', err)}") from None
+    if not body.get("accepted"):
+        raise Fail(f"order {order_hash} refused by {base}: HTTP {status} {body.get('reason', '')} {body.get('detail', '')}".rstrip())
+    fills = body.get("fills", [])
+    click.echo(f"order {order_hash} accepted by {base}: {len(fills)} fill(s), resting {fmt_size(int(body.get('resting', 0)))}")
+    for f in fills:
+        click.echo(f"  filled {fmt_size(int(f['amount']))} at {fmt_num(int(f['price']))} (maker {f['maker']}, taker {f['taker']})")
 
 
 def _sign(account, the_order: Order, chain_id: int, router: str) -> bytes:

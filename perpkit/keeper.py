@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-WAD = 10**18
+from perpkit.model import WAD
+
 HEALTH_BATCH = 250  # accounts per candidatesOf eth_call
 TOUCH_BATCH = 200  # accounts per touch transaction (~20k gas each: a few million gas a batch)
 LIQUIDATION_GAS = 50_000  # one whole-position takeover in a liquidateBatch (measured 40,326, +skips)
@@ -468,14 +469,16 @@ class Keeper:
 
     def run(self, ticks: int = 0, interval: float = 12.0, summary_every: int = 10,
             advance: Callable[[], None] | None = None, stop: Callable[[], bool] | None = None) -> Stats:
-        """Ticks forever (ticks=0) or `ticks` times, `interval` seconds apart."""
+        """Ticks forever (ticks=0) or `ticks` times, `interval` seconds apart; `advance` (a local
+        clock step) runs between ticks, never after the last, so the prices of the last tick are
+        still fresh when the run ends."""
         done = 0
         while ticks == 0 or done < ticks:
             self.tick()
             done += 1
             if done % summary_every == 0:
                 self.log(self.summary())
-            if stop and stop():
+            if (stop and stop()) or done == ticks:
                 break
             if advance:
                 advance()

@@ -79,7 +79,13 @@ def cli(network, account, deployments_dir, interval, crank_interval, ticks, summ
     advance = None
     if step_seconds:
         def advance():
-            chain.mine(1, deltatime=step_seconds)
+            # Through the node's own RPC, which Anvil and Hardhat answer: ape's `chain.mine(deltatime=)`
+            # needs the provider's set_timestamp, which ape-node's provider (ethereum:local:node) lacks.
+            try:
+                chain.provider.make_request("evm_increaseTime", [step_seconds])
+                chain.provider.make_request("evm_mine", [])
+            except Exception as err:  # noqa: BLE001 - a node without time travel: one line, exit 1
+                raise click.ClickException(f"--step-seconds: the node cannot move its clock ({err})") from None
             if interval:
                 time.sleep(interval)
 

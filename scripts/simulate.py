@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.progress import Progress
 
 from perpkit.simulation.prices import DEFAULT_FROM, DEFAULT_HOURS, load_window
-from perpkit.simulation.report import write_chart, write_csv
+from perpkit.simulation.chart import write_chart
+from perpkit.simulation.report import write_csv
 from perpkit.simulation.runner import SimConfig, Simulation
 
 

@@ -276,12 +276,19 @@ class Engine:
             try:
                 refusal, filled = self._admit(order, bytes(signature), oid)
             except Exception as exc:  # noqa: BLE001 - an RPC or oracle failure refuses the order
-                refusal = Decision(oid, False, Reason.CHAIN_UNAVAILABLE, str(exc).splitlines()[0][:200])
+                refusal = Decision(oid, False, Reason.CHAIN_UNAVAILABLE, self._describe(exc)[:200])
             if refusal is not None:
                 return self._decide(refusal)
             now = self._head[1] + self.config.expiry_margin
             result = book.submit(order, bytes(signature), order_id=oid, tif=tif, now=now, filled=filled)
             return self._decide(self._after_match(result, order, bytes(signature), tif))
+
+    def _describe(self, exc: BaseException) -> str:
+        """One line for a failed view call: a revert by its custom error's name and arguments."""
+        errors = getattr(self.chain, "errors", None)  # the in-memory test chain has no decoder
+        if errors is not None:
+            return errors.describe(exc)
+        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
     def _admit(self, order: Order, signature: bytes, oid: bytes) -> tuple[Decision | None, int]:
         """The chain-side checks: (None, amount already filled or queued) admits the order."""

@@ -1,4 +1,4 @@
-"""Per-hour figures, the CSV and PNG the simulation writes, and its final report."""
+"""Per-hour figures, the CSV the simulation writes, and its final report (the PNG: chart.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-WAD = 10**18
+from perpkit.model import WAD
 
 
 @dataclass
@@ -66,46 +66,3 @@ def write_csv(records: list[HourRecord], path: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=[fld.name for fld in fields(HourRecord)])
         writer.writeheader()
         writer.writerows(asdict(r) for r in records)
-
-
-def write_chart(records: list[HourRecord], liquidation_times: dict[str, list[int]], path: Path) -> None:
-    """Index vs mark, funding rate, open interest and insurance fund, with liquidation markers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from datetime import datetime, timezone
-
-    markets = sorted({r.market for r in records})
-    fig, axes = plt.subplots(4, len(markets), figsize=(7 * len(markets), 11), sharex=True, squeeze=False)
-    for col, market in enumerate(markets):
-        rows = [r for r in records if r.market == market]
-        t = [datetime.fromtimestamp(r.time, timezone.utc) for r in rows]
-        ax = axes[0][col]
-        ax.plot(t, [r.index for r in rows], label="index (oracle)", lw=1.4)
-        ax.plot(t, [r.mark for r in rows], label="mark (index + MA30 premium)", lw=1.0, ls="--")
-        liq = [datetime.fromtimestamp(x, timezone.utc) for x in liquidation_times.get(market, [])]
-        if liq:
-            by_time = {r.time: r.index for r in rows}
-            ax.scatter(liq, [by_time.get(x, rows[-1].index) for x in liquidation_times[market]], color="red",
-                       marker="v", zorder=5, label="liquidation")
-        ax.set_title(f"{market}: price")
-        ax.legend(fontsize=8)
-        axes[1][col].plot(t, [r.funding_rate * 100 for r in rows], color="purple")
-        axes[1][col].axhline(0, color="grey", lw=0.5)
-        axes[1][col].set_title("funding rate (% per 8 h)")
-        axes[2][col].plot(t, [r.open_interest for r in rows], color="teal")
-        axes[2][col].set_title("open interest (base units per side)")
-        axes[3][col].plot(t, [r.insurance for r in rows], color="darkorange", label="insurance fund (USD)")
-        axes[3][col].plot(t, [r.bad_debt for r in rows], color="red", lw=0.8, label="bad debt (USD)")
-        axes[3][col].set_title("insurance fund and bad debt (USD), haircut h")
-        axes[3][col].legend(fontsize=8, loc="upper left")
-        twin = axes[3][col].twinx()
-        twin.plot(t, [r.haircut for r in rows], color="grey", lw=0.8, ls=":", label="haircut h")
-        twin.set_ylim(-0.05, 1.05)
-        twin.set_ylabel("haircut h (1 = winners paid in full)")
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)

@@ -334,16 +334,18 @@ def test_cli_margin__an_account_without_any__says_so(outcomes):
 
 @pytest.fixture
 def order_inbox():
-    """An HTTP endpoint on a free port that keeps what is POSTed to it; yields (url, received)."""
+    """An HTTP endpoint on a free port that keeps what is POSTed to it and answers as the engine
+    does for an order that rests unfilled; yields (url, received)."""
     received = []
 
     class Inbox(BaseHTTPRequestHandler):
         def do_POST(self):
-            received.append((self.path, self.headers["Content-Type"],
-                             json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
-            self.send_response(202)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append((self.path, self.headers["Content-Type"], body))
+            answer = json.dumps({"accepted": True, "hash": "0x00", "resting": body["order"]["size"], "fills": []})
+            self.send_response(200)
             self.end_headers()
-            self.wfile.write(b"queued\n")
+            self.wfile.write(answer.encode())
 
         def log_message(self, *args):
             pass
@@ -358,7 +360,7 @@ def order_inbox():
         server.server_close()
 
 
-def test_cli_order__submit__posts_the_signed_order_as_json(node, order_inbox):
+def test_cli_order__submit__posts_the_signed_order_to_the_engine_and_prints_its_answer(node, order_inbox):
     _, chain, record, _ = node
     url, received = order_inbox
     token = chain.contract("MockERC20", record["tokens"]["FRAX"])
@@ -370,11 +372,11 @@ def test_cli_order__submit__posts_the_signed_order_as_json(node, order_inbox):
              "--expiry", "600", "--submit", url)
 
     [(path, content_type, posted)] = received
-    assert (path, content_type) == ("/orders", "application/json")
-    assert out == f"submitted order {posted['hash']} to {url}: HTTP 202 queued\n"
+    assert (path, content_type, posted["timeInForce"]) == ("/orders", "application/json", "GTC")
     order = _order(posted)
     assert (order.trader, order.market_id, order.size, order.limit_price, order.reduce_only) == (
         ERIN, 1, -W, 3_100_500000000000000000, False)
     digest = router.functions.hashOrder(order.as_tuple()).call()
-    assert "0x" + digest.hex() == posted["hash"]
+    base = url.removesuffix("/orders")
+    assert out == f"order 0x{digest.hex()} accepted by {base}: 0 fill(s), resting -1\n"
     assert Account._recover_hash(digest, signature=bytes.fromhex(posted["signature"][2:])) == ERIN

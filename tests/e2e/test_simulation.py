@@ -9,7 +9,8 @@ import pytest
 
 from perpkit.simulation.agents import WAD, CollateralLong, Intent
 from perpkit.simulation.prices import load_window
-from perpkit.simulation.report import write_chart, write_csv
+from perpkit.simulation.chart import write_chart
+from perpkit.simulation.report import write_csv
 from perpkit.simulation.runner import SimConfig, Simulation
 
 DISCOUNT = 5 * WAD // 100  # markets.yaml: WETH in BTC-USD
