@@ -51,6 +51,10 @@ MAX_CAP_UNITS = 2**128 - 1
 MAX_COLLATERALS = 8  # CollateralPool.MAX_COLLATERALS
 MAX_HEARTBEAT = 2 * 86_400
 COLLATERAL_KEYS = {"token", "weight", "liquidation_discount", "cap", "heartbeat", "local_price"}
+ORACLE_TYPES = ("chainlink", "pyth")
+PYTH_MAX_AGE = 86_400  # PythOracle.MAX_AGE
+PYTH_MAX_CONFIDENCE = WAD // 10  # PythOracle.MAX_CONFIDENCE
+PYTH_KEYS = {"type", "price_id", "max_age", "max_confidence"}
 
 
 class ConfigError(ValueError):
@@ -103,6 +107,18 @@ class CollateralConfig:
                 f"cap {self.cap.normalize():,f} {self.token}")
 
 
+@dataclass(frozen=True)
+class OracleConfig:
+    """A market's price source: `chainlink` (a ChainlinkOracle over the network's feed, stale after
+    the market's heartbeat) or `pyth` (a PythOracle over the network's Pyth contract and
+    `price_id`, stale after `max_age`, refused wider than `max_confidence` of the price)."""
+
+    type: str = "chainlink"
+    price_id: str | None = None  # 0x + 64 hex digits
+    max_age: int = 0  # seconds
+    max_confidence: int = 0  # WAD: widest conf / price accepted
+
+
 @dataclass
 class MarketConfig:
     name: str
@@ -112,6 +128,7 @@ class MarketConfig:
     params: dict
     funding: dict
     collaterals: list[CollateralConfig] = field(default_factory=list)
+    oracle: OracleConfig = field(default_factory=OracleConfig)
 
     def params_tuple(self) -> tuple:
         return tuple(self.params[k] for k in PARAM_ORDER)
@@ -148,13 +165,45 @@ def load(path: str | Path) -> Config:
             funding = {k: wad(v) for k, v in m["funding"].items()}
             markets[name] = MarketConfig(
                 name, m["collateral"], int(m["heartbeat"]), Decimal(str(m.get("local_price", 0))), params, funding,
-                _collaterals(name, m.get("collaterals")),
+                _collaterals(name, m.get("collaterals")), _oracle(name, m.get("oracle")),
             )
         except KeyError as missing:
             raise ConfigError(f"market {name}: missing {missing}") from None
     config = Config(tokens, markets, raw.get("networks") or {}, raw.get("roles") or {}, raw.get("local_funding") or {})
     validate(config)
     return config
+
+
+def _oracle(market: str, raw) -> OracleConfig:
+    """`oracle: chainlink` (or absent), or `oracle: {type: pyth, price_id, max_age, max_confidence}`."""
+    where = f"market {market}: oracle"
+    if raw is None or raw == "chainlink":
+        return OracleConfig()
+    if isinstance(raw, str):
+        raw = {"type": raw}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a type name or a mapping with a type")
+    kind = raw.get("type")
+    if kind not in ORACLE_TYPES:
+        raise ConfigError(f"{where}: unknown type {kind!r} (known: {', '.join(ORACLE_TYPES)})")
+    if kind == "chainlink":
+        return OracleConfig()
+    unknown = sorted(set(raw) - PYTH_KEYS)
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]} (keys: {', '.join(sorted(PYTH_KEYS))})")
+    price_id = str(raw.get("price_id") or "")
+    if len(price_id) != 66 or not price_id.startswith("0x") or not all(c in "0123456789abcdefABCDEF" for c in price_id[2:]):
+        raise ConfigError(f"{where}: price_id {price_id!r} is not 0x and 64 hex digits")
+    max_age = raw.get("max_age", 60)
+    if not isinstance(max_age, int) or not 0 < max_age <= PYTH_MAX_AGE:
+        raise ConfigError(f"{where}: max_age {max_age} s outside (0, {PYTH_MAX_AGE}]")
+    try:
+        confidence = wad(raw.get("max_confidence", 0.02))
+    except ArithmeticError:
+        raise ConfigError(f"{where}: max_confidence {raw.get('max_confidence')!r} is not a number") from None
+    if not 0 < confidence <= PYTH_MAX_CONFIDENCE:
+        raise ConfigError(f"{where}: max_confidence = {_text(Decimal(confidence) / WAD)} outside (0, 0.1]")
+    return OracleConfig("pyth", price_id, max_age, confidence)
 
 
 def _collaterals(market: str, raw) -> list[CollateralConfig]:
@@ -265,10 +314,16 @@ def validate(config: Config) -> None:
 
 
 def live_addresses(config: Config, network_name: str) -> tuple[dict, dict]:
-    """(tokens, feeds) for a live network; refuses a market without a feed or token there."""
+    """(tokens, feeds) for a live network; refuses a market without a feed or token there. A Pyth
+    market's "feed" is the network's Pyth contract (`networks.<name>.pyth`)."""
     net = config.network_addresses(network_name)
-    tokens, feeds = net.get("tokens") or {}, net.get("feeds") or {}
+    tokens, feeds = net.get("tokens") or {}, dict(net.get("feeds") or {})
     for m in config.markets.values():
+        if m.oracle.type == "pyth":
+            pyth = net.get("pyth")
+            if not pyth or int(pyth, 16) == 0:
+                raise ConfigError(f"market {m.name}: a pyth market needs networks.{network_name}.pyth, the Pyth contract")
+            feeds[m.name] = pyth
         feed = feeds.get(m.name)
         if not feed:
             raise ConfigError(f"market {m.name}: no feed configured for network {network_name}")

@@ -122,7 +122,10 @@ class Deployer:
                 self._new_tokens.add(symbol)
         feeds, collateral_feeds = {}, {}
         for name, market in self.config.markets.items():
-            feeds[name] = self._mock_feed(("markets", name, "feed"), f"mock feed {name}", market.local_price)
+            if market.oracle.type == "pyth":
+                feeds[name] = self._mock_pyth(market)
+            else:
+                feeds[name] = self._mock_feed(("markets", name, "feed"), f"mock feed {name}", market.local_price)
             for c in market.collaterals:
                 collateral_feeds[(name, c.token)] = self._mock_feed(
                     ("markets", name, "collaterals", c.token, "feed"), f"mock feed {c.token} for {name}", c.local_price
@@ -135,14 +138,35 @@ class Deployer:
             path, label, lambda: self.account.deploy(self.project.MockV3Aggregator, MOCK_FEED_DECIMALS, answer)
         )
 
+    def _mock_pyth(self, market) -> str:
+        """The local MockPyth (one per chain, recorded as "pyth"), with `market`'s price published
+        at `local_price` now unless it has a price already (a re-run changes nothing)."""
+        address = self._recorded(("pyth",), "mock pyth", lambda: self.account.deploy(self.project.MockPyth, 0))
+        pyth = self.project.MockPyth.at(address)
+        price_id = bytes.fromhex(market.oracle.price_id[2:])
+        try:
+            pyth.getPriceUnsafe(price_id)
+        except Exception:  # noqa: BLE001 - PriceFeedNotFound: never published on this chain
+            answer = int(market.local_price * 10**MOCK_FEED_DECIMALS)
+            receipt = pyth.setPrice(price_id, answer, 0, -MOCK_FEED_DECIMALS, self.chain.blocks.head.timestamp,
+                                    sender=self.account)
+            self.steps.append(Step(f"mock pyth price {market.name}", address, receipt.gas_used))
+        return address
+
     def _market(self, router, market, token: str, feed: str) -> None:
+        """`feed` is the Chainlink feed, or for a Pyth market the Pyth contract."""
         entry = self.record.data["markets"].setdefault(market.name, {})
-        oracle = self._recorded(
-            ("markets", market.name, "oracle"),
-            f"oracle {market.name}",
-            lambda: self.account.deploy(self.project.ChainlinkOracle, feed, market.heartbeat, ZERO_ADDRESS, 0),
-        )
-        entry.update(feed=feed, collateral=market.collateral)
+        o = market.oracle
+        if o.type == "pyth":
+            deploy = lambda: self.account.deploy(  # noqa: E731
+                self.project.PythOracle, feed, bytes.fromhex(o.price_id[2:]), o.max_age, o.max_confidence)
+            entry.update(oracleType="pyth", pyth=feed, priceId=o.price_id)
+        else:
+            deploy = lambda: self.account.deploy(  # noqa: E731
+                self.project.ChainlinkOracle, feed, market.heartbeat, ZERO_ADDRESS, 0)
+            entry.update(feed=feed)
+        oracle = self._recorded(("markets", market.name, "oracle"), f"oracle {market.name}" + (" (pyth)" if o.type == "pyth" else ""), deploy)
+        entry.update(collateral=market.collateral)
         if "address" in entry and self._has_code(entry["address"]):
             self.steps.append(Step(f"market {market.name}", entry["address"], None))
             return

@@ -488,6 +488,31 @@ class Keeper:
         return self.stats
 
 
+@dataclass
+class MockPythFeed:
+    """A local MockPyth price id driven like a MockV3Aggregator (the keeper's price paths): each
+    answer is published now with 8 decimals and no confidence interval."""
+
+    pyth: object
+    price_id: bytes
+    chain: object
+
+    def decimals(self) -> int:
+        return 8
+
+    def updateAnswer(self, answer: int, sender):  # noqa: N802 - the MockV3Aggregator name it stands in for
+        return self.pyth.setPrice(self.price_id, answer, 0, -8, self.chain.blocks.head.timestamp, sender=sender)
+
+
+def _local_feed(project, entry: dict):
+    """What moves a market's price on a local chain: its MockV3Aggregator, or its MockPyth id."""
+    if entry.get("oracleType") == "pyth":
+        from ape import chain
+
+        return MockPythFeed(project.MockPyth.at(entry["pyth"]), bytes.fromhex(entry["priceId"][2:]), chain)
+    return project.MockV3Aggregator.at(entry["feed"])
+
+
 def handles_from_record(project, record: dict, from_block: int | None = None, local: bool = False,
                         price_paths: dict[str, Iterable[float]] | None = None) -> list[MarketHandle]:
     """Market handles for every market of a deployment record (DESIGN section 9)."""
@@ -495,10 +520,11 @@ def handles_from_record(project, record: dict, from_block: int | None = None, lo
     start = record.get("block", 0) if from_block is None else from_block
     for name, entry in sorted(record["markets"].items(), key=lambda kv: kv[1]["id"]):
         market = project.PerpMarket.at(entry["address"])
-        feed = project.MockV3Aggregator.at(entry["feed"]) if local else None
+        feed = _local_feed(project, entry) if local else None
         prices = iter(price_paths[name]) if price_paths and name in price_paths else None
+        oracle_type = project.PythOracle if entry.get("oracleType") == "pyth" else project.ChainlinkOracle
         handles.append(
-            MarketHandle(name, entry["id"], market, project.ChainlinkOracle.at(entry["oracle"]), feed, prices,
+            MarketHandle(name, entry["id"], market, oracle_type.at(entry["oracle"]), feed, prices,
                          AccountTracker(market, start))
         )
     return handles

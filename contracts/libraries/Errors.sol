@@ -34,6 +34,14 @@ error SequencerDown(int256 answer);
 error SequencerGracePeriodNotOver(uint256 upSince, uint256 gracePeriod, uint256 blockTimestamp);
 /// @notice The sequencer-uptime feed has no valid round (`startedAt == 0`) or reverted.
 error SequencerStatusInvalid(address sequencerFeed);
+/// @notice The Pyth feed has never published (`publishTime == 0`).
+error PythPriceUnpublished(bytes32 priceId);
+/// @notice A Pyth exponent outside [-18, 0]: the price cannot be scaled exactly to WAD.
+error PythExponentUnsupported(int32 expo);
+/// @notice The Pyth confidence interval is wider than `maxConfidence` (WAD) of the price.
+error PythConfidenceTooWide(uint64 conf, int64 price, uint256 maxConfidence);
+/// @notice A confidence bound of zero or beyond `maxConfidenceBound` (WAD).
+error PythConfidenceBoundOutOfBounds(uint256 maxConfidence, uint256 maxConfidenceBound);
 
 // ---------------------------------------------------------------- test tokens
 /// @notice Free minting exists only on local development chains.

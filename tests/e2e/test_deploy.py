@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from perpkit.config import FUNDING_ORDER, PARAM_ORDER, WAD, ConfigError, load
+from perpkit.config import FUNDING_ORDER, PARAM_ORDER, WAD, ConfigError, OracleConfig, live_addresses, load
 from perpkit.deploy import Deployer, DeploymentRecord
 from tests.e2e._anvil import APE, ROOT, Chain, anvil, dev_address, run
 
 MARKETS_YAML = ROOT / "markets.yaml"
+PYTH_BTC = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43"  # Pyth's BTC/USD price id
 FRAXTAL_TESTNET = 2522
 TOKENS = {"USDC": ("USD Coin", 6), "FRAX": ("Frax", 18), "WETH": ("Wrapped Ether", 18), "WBTC": ("Wrapped BTC", 8)}
 FUNDED = {"USDC": 1_000_000, "FRAX": 1_000_000, "WETH": 1_000, "WBTC": 100}  # whole tokens per test account
@@ -146,6 +147,54 @@ def test_run__second_time__is_a_no_op(deploy, accounts, tmp_path):
     assert accounts[0].nonce == nonce
     assert _broadcast(again) == []
     assert _read(tmp_path) == before
+
+
+def test_run__pyth_market__deploys_a_mock_pyth_and_a_pyth_oracle_the_market_reads(deploy, project, config, tmp_path):
+    """markets.yaml's `oracle: {type: pyth, ...}`: locally one MockPyth (recorded as "pyth") with
+    the market's local price published, a PythOracle over it, and a second run changes nothing."""
+    config.markets["BTC-USD"].oracle = OracleConfig("pyth", PYTH_BTC, 60, 2 * WAD // 100)
+
+    first = deploy()
+
+    data = _read(tmp_path)
+    btc, eth = data["markets"]["BTC-USD"], data["markets"]["ETH-USD"]
+    assert (btc["oracleType"], btc["pyth"], btc["priceId"], "feed" in btc) == ("pyth", data["pyth"], PYTH_BTC, False)
+    assert "oracleType" not in eth and "feed" in eth
+    oracle = project.PythOracle.at(btc["oracle"])
+    assert (oracle.pyth(), "0x" + oracle.priceId().hex().removeprefix("0x"), oracle.maxAge(), oracle.maxConfidence()) == (
+        data["pyth"], PYTH_BTC, 60, 2 * WAD // 100)
+    assert project.PerpMarket.at(btc["address"]).oracle() == btc["oracle"]
+    assert oracle.price() == 60_000 * WAD
+    assert {"mock pyth", "mock pyth price BTC-USD", "oracle BTC-USD (pyth)"} <= set(_broadcast(first))
+    assert _broadcast(deploy()) == []
+
+
+PYTH_REFUSED = {
+    "unknown-type": ("band", "market BTC-USD: oracle: unknown type 'band' (known: chainlink, pyth)"),
+    "short-price-id": ({"type": "pyth", "price_id": "0x1234"},
+                       "market BTC-USD: oracle: price_id '0x1234' is not 0x and 64 hex digits"),
+    "max-age-zero": ({"type": "pyth", "price_id": PYTH_BTC, "max_age": 0},
+                     "market BTC-USD: oracle: max_age 0 s outside (0, 86400]"),
+    "confidence-too-wide": ({"type": "pyth", "price_id": PYTH_BTC, "max_confidence": 0.2},
+                            "market BTC-USD: oracle: max_confidence = 0.2 outside (0, 0.1]"),
+    "misspelt-key": ({"type": "pyth", "price_id": PYTH_BTC, "maxage": 60},
+                     "market BTC-USD: oracle: unknown key maxage (keys: max_age, max_confidence, price_id, type)"),
+}
+
+
+@pytest.mark.parametrize("case", list(PYTH_REFUSED))
+def test_load__refused_oracle__one_line_naming_market_and_value(tmp_path, case):
+    value, message = PYTH_REFUSED[case]
+    with pytest.raises(ConfigError) as refused:
+        load(_config_with(tmp_path, _set("markets", "BTC-USD", "oracle", value=value)))
+    assert str(refused.value) == message
+
+
+def test_live_addresses__pyth_market_without_the_networks_pyth_contract__refused(tmp_path):
+    config = load(_config_with(tmp_path, _set("markets", "BTC-USD", "oracle", value={"type": "pyth", "price_id": PYTH_BTC})))
+    with pytest.raises(ConfigError) as refused:
+        live_addresses(config, "sepolia")
+    assert str(refused.value) == "market BTC-USD: a pyth market needs networks.sepolia.pyth, the Pyth contract"
 
 
 def test_run__collateral_parameters_changed__sets_only_those_again(deploy, project, accounts, config, tmp_path):
@@ -357,6 +406,8 @@ REFUSED = {
                          "rate_cap + liquidation_fee + price_band = 0.11"),
     "outside-hard-bounds": (_set("markets", "ETH-USD", "params", "maker_fee", value=0.02),
                             "Error: market ETH-USD: maker_fee = 0.02 outside [0, 0.01]"),
+    "unknown-oracle-type": (_set("markets", "BTC-USD", "oracle", value="band"),
+                            "Error: market BTC-USD: oracle: unknown type 'band' (known: chainlink, pyth)"),
     "collateral-weight": (_collateral("BTC-USD", 0, "weight", 0.96),
                           "Error: market BTC-USD: collateral WETH: weight = 0.96 outside [0, 0.95] "
                           "(at most min(0.99, 1 - liquidation_discount))"),

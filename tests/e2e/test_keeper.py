@@ -179,3 +179,28 @@ def test_keeper__records_book_quotes_as_the_sampler(project, chain, suite, accou
     assert ex.funding.premiumState(1)[0] == 0  # a one-sided book is not quoted
     k.tick()  # unchanged: nothing sent
     assert len([line for line in logs if line.startswith("quote market=BTC-USD")]) == 1
+
+
+def test_keeper__pyth_market__drives_mock_pyth_and_cranks(project, chain, accounts, tmp_path):
+    """A market on `oracle: {type: pyth}`: the keeper's price path goes to the local MockPyth (8
+    decimals, published now), the PythOracle reads it and the crank runs as on a Chainlink market."""
+    from perpkit.config import OracleConfig
+
+    config = load("markets.yaml")
+    price_id = "0xe62df6c8b4a85fe1a67db44dc12de5db330f7ac66b72dc658afedf0f4a415b43"
+    config.markets["BTC-USD"].oracle = OracleConfig("pyth", price_id, 60, 2 * WAD // 100)
+    record = DeploymentRecord.open(tmp_path, chain.chain_id)
+    Deployer(project, chain, accounts[0], config, record, "local", log=lambda _: None).run()
+    data = record.data
+    decoder = ErrorDecoder([e.model_dump() for e in ct.abi] for ct in project.contracts.values())
+    handles = handles_from_record(project, data, local=True, price_paths={"BTC-USD": iter([61_234.5])})
+    logs = []
+    keeper = Keeper(chain, project.FundingRate.at(data["fundingRate"]), handles, accounts[0], log=logs.append,
+                    decoder=decoder, retry_delay=0.01)
+
+    keeper.tick()
+
+    oracle = project.PythOracle.at(data["markets"]["BTC-USD"]["oracle"])
+    assert oracle.price() == 61_234_5 * WAD // 10
+    assert any(line.startswith("price market=BTC-USD price=61234.50") for line in logs), logs
+    assert any(line.startswith("crank market=BTC-USD") for line in logs), logs
