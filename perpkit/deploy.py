@@ -92,6 +92,7 @@ class Deployer:
         if data.get("fundingRate") != router.fundingRate():
             data["fundingRate"] = router.fundingRate()
             self.record.save()
+        self._contract("gateway", "PerpGateway", lambda: self.account.deploy(self.project.PerpGateway, router))
         self._roles(router)
         for market in self.config.markets.values():
             self._market(router, market, tokens[market.collateral], feeds[market.name])

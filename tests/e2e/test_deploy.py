@@ -65,12 +65,13 @@ def _broadcast(deployer):
     return [step.name for step in deployer.steps if step.gas_used is not None]
 
 
-def test_run__local_chain__writes_the_record_in_the_design_shape(deploy, accounts, tmp_path):
+def test_run__local_chain__writes_the_record_in_the_design_shape(deploy, project, accounts, tmp_path):
     deploy()
     data = _read(tmp_path)
     deployer = accounts[0].address
 
-    assert {"chainId", "block", "router", "fundingRate", "tokens", "markets", "roles"} <= set(data)
+    assert {"chainId", "block", "router", "gateway", "fundingRate", "tokens", "markets", "roles"} <= set(data)
+    assert project.PerpGateway.at(data["gateway"]).router() == data["router"]
     assert data["chainId"] == 31337
     assert isinstance(data["block"], int)
     assert list(data["tokens"]) == ["USDC", "FRAX", "WETH", "WBTC"]
@@ -288,10 +289,10 @@ def test_run__fresh__redeploys_everything(deploy, project, accounts, tmp_path):
     fresh = deploy(fresh=True)
 
     new = _read(tmp_path)
-    # 4 tokens, 5 feeds, factory, router, 3 roles, 2 x (oracle, market), 3 x (oracle, setCollateral), the mint
-    assert len(_broadcast(fresh)) == len(_broadcast(first)) == 25
-    assert {k: new[k] != old[k] for k in ("factory", "router", "fundingRate")} == {
-        "factory": True, "router": True, "fundingRate": True
+    # 4 tokens, 5 feeds, factory, router, gateway, 3 roles, 2 x (oracle, market), 3 x (oracle, setCollateral), the mint
+    assert len(_broadcast(fresh)) == len(_broadcast(first)) == 26
+    assert {k: new[k] != old[k] for k in ("factory", "router", "fundingRate", "gateway")} == {
+        "factory": True, "router": True, "fundingRate": True, "gateway": True
     }
     assert set(new["tokens"].values()).isdisjoint(old["tokens"].values())
     for name in ("BTC-USD", "ETH-USD"):
@@ -521,9 +522,10 @@ def test_ape_run_deploy__live_network__uses_the_configured_feeds_and_tokens_and_
         "BTC-USD": {"WETH": collateral_feeds["WETH"], "FRAX": collateral_feeds["FRAX"]},
         "ETH-USD": {"WBTC": collateral_feeds["WBTC"]}}
     assert "funded" not in data
-    # factory, router, 3 roles, an oracle and createMarket per market, an oracle and setCollateral per
-    # collateral: no mock, no mint
-    assert chain.nonce(deployer) == nonce + 2 + 3 + 2 * 2 + 3 * 2
+    # factory, router, gateway, 3 roles, an oracle and createMarket per market, an oracle and
+    # setCollateral per collateral: no mock, no mint
+    assert chain.nonce(deployer) == nonce + 3 + 3 + 2 * 2 + 3 * 2
+    assert chain.contract("PerpGateway", data["gateway"]).functions.router().call() == data["router"]
     router = chain.contract("PerpRouter", data["router"])
     assert router.functions.markets(0).call() == data["markets"]["BTC-USD"]["address"]
     assert len(chain.code(router.functions.markets(0).call())) > 0
@@ -539,4 +541,4 @@ def test_ape_run_deploy__live_network__uses_the_configured_feeds_and_tokens_and_
     again = _live(url, tmp_path, config)
 
     assert again.returncode == 0, again.stderr
-    assert chain.nonce(deployer) == nonce + 15
+    assert chain.nonce(deployer) == nonce + 16
