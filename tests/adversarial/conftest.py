@@ -34,6 +34,16 @@ def _session_fixtures_first(owner, alice, bob, carol, dave, erin, keeper, matche
     ape rebase the module fixtures)."""
 
 
+@pytest.fixture(autouse=True)
+def frozen_clock(chain):
+    """Blocks keep the head's timestamp until a test moves time itself (`wait`, a pinned
+    `pending_timestamp`): a wall-clock second that ticks between two of a test's transactions
+    would otherwise vest 1/3,600 of fresh profit and change amounts asserted to the wei."""
+    chain.provider.make_request("anvil_setBlockTimestampInterval", [0])
+    yield
+    chain.provider.make_request("anvil_removeBlockTimestampInterval", [])
+
+
 @pytest.fixture(scope="module")
 def ex(make_exchange):
     return make_exchange(decimals=18)
