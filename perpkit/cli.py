@@ -31,6 +31,7 @@ import click
 from perpkit import positions as pos
 from perpkit.model import WAD
 from perpkit.orders import Order, order_digest, sign_order, typed_data
+from perpkit.units import _dec, fmt_num, fmt_pct, fmt_size, fmt_token
 
 INDEX_SCALE = 10**27
 LOCAL_RPC = "http://127.0.0.1:8545"
@@ -45,45 +46,40 @@ class Fail(click.ClickException):
 # ---------------------------------------------------------------------------------- formatting
 
 
-def _dec(wad: int, scale: int = WAD) -> Decimal:
-    return Decimal(wad) / Decimal(scale)
-
-
-def fmt_num(wad: int | None, places: int = 2, scale: int = WAD, sign: bool = False) -> str:
-    if wad is None:
-        return "-"
-    value = _dec(wad, scale).quantize(Decimal(1).scaleb(-places))
-    return f"{value:+,.{places}f}" if sign else f"{value:,.{places}f}"
-
-
-def fmt_size(wad: int) -> str:
-    text = f"{_dec(wad):+,.18f}".rstrip("0").rstrip(".")
-    return "0" if wad == 0 else text
-
-
-def fmt_pct(wad: int | None, places: int = 4) -> str:
-    return "-" if wad is None else f"{_dec(wad) * 100:+.{places}f} %"
-
-
-def fmt_token(amount: int, decimals: int, symbol: str) -> str:
-    text = f"{_dec(amount, 10**decimals):,.{decimals}f}".rstrip("0").rstrip(".")
-    return f"{text} {symbol}"
-
-
-def to_units(text: str, decimals: int, what: str, allow_negative: bool = False) -> int:
-    """A decimal string to an integer of `decimals` places, exactly."""
+def parse_decimal(text: str, what: str, allow_negative: bool = False) -> Decimal:
+    """A finite decimal of the right sign (non-zero; negative only where `allow_negative`)."""
     try:
         value = Decimal(text)
     except InvalidOperation:
         raise Fail(f"{what} {text!r} is not a number") from None
     if not value.is_finite():
         raise Fail(f"{what} {text!r} is not a number")
-    units = value.scaleb(decimals)
+    if value == 0 or (value < 0 and not allow_negative):
+        raise Fail(f"{what} must be {'non-zero' if allow_negative else 'positive'}, got {text}")
+    return value
+
+
+def to_units(text: str, decimals: int, what: str, allow_negative: bool = False) -> int:
+    """A decimal string to an integer of `decimals` places, exactly."""
+    units = parse_decimal(text, what, allow_negative).scaleb(decimals)
     if units != units.to_integral_value():
         raise Fail(f"{what} {text} has more than {decimals} decimals")
-    if units == 0 or (units < 0 and not allow_negative):
-        raise Fail(f"{what} must be {'non-zero' if allow_negative else 'positive'}, got {text}")
     return int(units)
+
+
+class DecimalText(click.ParamType):
+    """A decimal argument checked by click as it parses, so a bad value is named before a missing
+    option or anything on chain; the text is kept, since its places are checked against the
+    token's decimals once the token is known."""
+
+    name = "decimal"
+
+    def __init__(self, what: str, allow_negative: bool = False):
+        self.what, self.allow_negative = what, allow_negative
+
+    def convert(self, value, param, ctx):
+        parse_decimal(value, self.what, self.allow_negative)
+        return value
 
 
 def parse_expiry(text: str, now: int) -> int:
@@ -290,7 +286,20 @@ class Session:
             except Exception:  # no project: decode Error(string) and panics only
                 abis = []
             self._decoder = ErrorDecoder(abis)
-        return self._decoder.describe(err)
+        return self._decoder.describe(err, human=True, tokens=self._token_units())
+
+    def _token_units(self) -> dict[str, tuple[str, int]]:
+        """Checksummed address -> (symbol, decimals) of the deployment's tokens, so an error
+        naming a token prints its amounts in that token's units; {} where the chain is unreachable."""
+        from eth_utils import to_checksum_address
+
+        units: dict[str, tuple[str, int]] = {}
+        try:
+            for symbol, address in (self.record.get("tokens") or {}).items():
+                units[to_checksum_address(address)] = (symbol, int(self.at("MockERC20", address).decimals()))
+        except Exception:  # noqa: BLE001 - the error line still prints, with raw token amounts
+            pass
+        return units
 
 
 class _Group(click.Group):
@@ -489,9 +498,9 @@ def _move_collateral(s: Session, name: str, entry: dict, symbol: str, address: s
                f"account value now {fmt_num(int(market.accountValue(account)))} USD")
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})  # `-5` is a bad amount, not an option
 @click.argument("market")
-@click.argument("amount")
+@click.argument("amount", type=DecimalText("amount"))
 @click.argument("token", required=False)
 @click.pass_context
 def deposit(ctx, market, amount, token):
@@ -502,9 +511,9 @@ def deposit(ctx, market, amount, token):
     _move(ctx, market, amount, deposit=True, token_text=token)
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})  # `-5` is a bad amount, not an option
 @click.argument("market")
-@click.argument("amount")
+@click.argument("amount", type=DecimalText("amount"))
 @click.argument("token", required=False)
 @click.pass_context
 def withdraw(ctx, market, amount, token):
@@ -514,9 +523,9 @@ def withdraw(ctx, market, amount, token):
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("market")
-@click.argument("size")
-@click.option("--price", required=True, help="limit price in USD per base unit")
-@click.option("--leverage", required=True, help="leverage to carry the position at, e.g. 5")
+@click.argument("size", type=DecimalText("size", allow_negative=True))
+@click.option("--price", required=True, type=DecimalText("price"), help="limit price in USD per base unit")
+@click.option("--leverage", required=True, type=DecimalText("leverage"), help="leverage to carry the position at, e.g. 5")
 @click.option("--reduce-only", is_flag=True, help="may only shrink the position")
 @click.option("--expiry", default="1d", show_default=True, help="seconds or 30m / 12h / 7d from now, or a unix time")
 @click.option("--nonce", type=int, default=None, help="order nonce [default: unix time in ms]")
@@ -530,12 +539,7 @@ def order(ctx, market, size, price, leverage, reduce_only, expiry, nonce, submit
     """
     delta = to_units(size, 18, "size", allow_negative=True)
     limit = to_units(price, 18, "price")
-    try:
-        lev = Decimal(leverage)
-    except InvalidOperation:
-        raise Fail(f"leverage {leverage!r} is not a number") from None
-    if not lev.is_finite() or lev <= 0:
-        raise Fail(f"leverage must be positive, got {leverage}")
+    lev = parse_decimal(leverage, "leverage")
 
     s = _session(ctx)
     name, entry = s.market(market)

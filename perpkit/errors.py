@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 
+from perpkit import units
+
 _ANVIL_CUSTOM = re.compile(r"custom error (0x[0-9a-fA-F]{8}):\s?(.*)", re.DOTALL)
 _HEX_DATA = re.compile(r"(0x[0-9a-fA-F]{8,})")
 
@@ -37,6 +39,17 @@ class Revert:
 
     def __str__(self) -> str:
         return self.text or self.name or "reverted"
+
+    def human(self, tokens: Mapping[str, tuple[str, int]] | None = None) -> str:
+        """The same line with each argument in the unit it means (`MEANINGS`): USD values with 2
+        decimals, base sizes signed, ratios in %, addresses short, and token amounts in the
+        token's units with its symbol where `tokens` (checksummed address -> (symbol, decimals))
+        knows the error's `token`."""
+        if not self.args:
+            return str(self)
+        token = (tokens or {}).get(self.args.get("token", ""))
+        parts = [f"{k}={_human(self.name, k, v, token)}" for k, v in self.args.items()]
+        return f"{self.name}({', '.join(parts)})"
 
 
 _ERROR_STRING, _PANIC = bytes.fromhex("08c379a0"), bytes.fromhex("4e487b71")
@@ -84,12 +97,58 @@ class ErrorDecoder:
         """`Name(arg=value, ...)` for revert `data`; the raw hex where the selector is unknown."""
         return self.parse(data).text
 
-    def describe(self, exc: BaseException) -> str:
-        """One line for any exception a contract call or transaction raised."""
+    def describe(self, exc: BaseException, human: bool = False, tokens: Mapping | None = None) -> str:
+        """One line for any exception a contract call or transaction raised; with `human`, its
+        arguments in the units they mean (`Revert.human`)."""
         data = revert_data(exc)
         if data is not None:
-            return self.decode(data)
+            revert = self.parse(data)
+            return revert.human(tokens) if human else revert.text
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+# What each custom-error argument means, by name; `(error, argument)` where one name means
+# different things in different errors. Unlisted arguments (ids, nonces, timestamps, seconds,
+# counts, hashes) print as they are.
+_USD = {"available", "accountValue", "required", "maintenance", "amount"}
+_PRICE = {"price", "index", "bid", "ask", "makerLimitPrice", "takerLimitPrice"}
+_SIZE = {"size", "delta", "makerSize", "takerSize", "minPositionSize", "openInterest"}
+_RATIO = {"priceBand", "initialMarginRatio", "fundingRateCap", "liquidationFee", "maxConfidence", "maxConfidenceBound"}
+_BY_ERROR = {
+    ("FillExceedsOrder", "amount"): "size", ("FillExceedsOrder", "remaining"): "size",
+    ("InvalidLiquidationAmount", "amount"): "size", ("OpenInterestCapExceeded", "cap"): "size",
+    ("InsufficientCollateral", "amount"): "token", ("InsufficientCollateral", "balance"): "token",
+    ("CollateralCapExceeded", "total"): "token", ("CollateralCapExceeded", "cap"): "token",
+}
+
+
+def meaning(error: str, argument: str) -> str:
+    """`usd`, `price`, `size`, `ratio`, `token` or `raw`: how `error`'s `argument` reads."""
+    if (error, argument) in _BY_ERROR:
+        return _BY_ERROR[(error, argument)]
+    for kind, names in (("usd", _USD), ("price", _PRICE), ("size", _SIZE), ("ratio", _RATIO)):
+        if argument in names:
+            return kind
+    return "raw"
+
+
+def _human(error: str, argument: str, value, token: tuple[str, int] | None) -> str:
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return units.short_address(value)
+    if isinstance(value, bytes) and len(value) == 32 and value.rstrip(b"\0").isascii() and value[:1].isalpha():
+        return value.rstrip(b"\0").decode()  # a bytes32 name such as ParamOutOfBounds' "takerFee"
+    if isinstance(value, bool) or not isinstance(value, int):
+        return _fmt(value)
+    kind = meaning(error, argument)
+    if kind in ("usd", "price"):
+        return units.fmt_usd(value)
+    if kind == "size":
+        return units.fmt_size(value)
+    if kind == "ratio":
+        return units.fmt_ratio(value)
+    if kind == "token" and token is not None:
+        return units.fmt_token(value, token[1], token[0])
+    return _fmt(value)
 
 
 def _fmt(value) -> str:

@@ -454,7 +454,7 @@ class Keeper:
             return False
 
     def _describe(self, err: BaseException) -> str:
-        return self.decoder.describe(err) if self.decoder else str(err).splitlines()[0]
+        return self.decoder.describe(err, human=True) if self.decoder else str(err).splitlines()[0]
 
     def _retry(self, fn):
         return retry(fn, base_delay=self.retry_delay, log=self.log)

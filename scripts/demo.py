@@ -6,9 +6,9 @@ through a few answers, then shows the oracle refusing a stale and a zero answer.
 
 import click
 from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand
 from ape.exceptions import ContractLogicError
 
+from perpkit.console import QuietCommand
 from perpkit.errors import ErrorDecoder
 
 HEARTBEAT = 3600
@@ -26,7 +26,7 @@ def _describe(oracle) -> str:
     return "refused"
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=QuietCommand)
 def cli(network):
     if not network.is_local:
         raise click.ClickException("the demo deploys mocks; run it on the local network only")

@@ -7,10 +7,11 @@ Resumes from `deployments/<chainId>.json`; `--fresh` starts over.
 
 import click
 from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 from rich.console import Console
 from rich.table import Table
 
+from perpkit.console import QuietCommand
 from perpkit.config import ConfigError, load
 from perpkit.deploy import LOCAL_CHAIN_ID, DeploymentRecord, Deployer
 from perpkit.errors import ErrorDecoder
@@ -21,7 +22,7 @@ def network_key(network) -> str:
     return network.name if eco == "ethereum" else f"{eco}-{network.name}"
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=QuietCommand)
 @account_option(prompt=False)
 @click.option("--config", "config_path", default="markets.yaml", show_default=True, help="market config file")
 @click.option("--deployments", "deployments_dir", default="deployments", show_default=True, help="record folder")

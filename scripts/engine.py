@@ -11,15 +11,16 @@ from pathlib import Path
 
 import click
 from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
+from perpkit.console import QuietCommand
 from perpkit.deploy import LOCAL_CHAIN_ID
 from perpkit.engine.api import serve
 from perpkit.engine.chain import ApeChain
 from perpkit.engine.engine import Engine, EngineConfig
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=QuietCommand)
 @account_option(prompt=False)
 @click.option("--deployments", "deployments_dir", default="deployments", show_default=True)
 @click.option("--port", default=8600, show_default=True, help="HTTP port on 127.0.0.1")

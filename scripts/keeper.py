@@ -15,8 +15,9 @@ from pathlib import Path
 
 import click
 from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand, account_option
+from ape.cli import account_option
 
+from perpkit.console import QuietCommand
 from perpkit.deploy import LOCAL_CHAIN_ID
 from perpkit.errors import ErrorDecoder
 from perpkit.keeper import Keeper, book_quote_source, csv_price_path, handles_from_record, random_walk
@@ -28,7 +29,7 @@ def _log(line: str) -> None:
     sys.stdout.flush()
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=QuietCommand)
 @account_option(prompt=False)
 @click.option("--deployments", "deployments_dir", default="deployments", show_default=True)
 @click.option("--interval", default=12.0, show_default=True, help="seconds between ticks")
@@ -94,4 +95,4 @@ def cli(network, account, deployments_dir, interval, crank_interval, ticks, summ
     except KeyboardInterrupt:
         _log(keeper.summary())
     except Exception as err:  # unrecoverable: one line, non-zero exit
-        raise click.ClickException(f"keeper stopped: {decoder.describe(err)}") from None
+        raise click.ClickException(f"keeper stopped: {decoder.describe(err, human=True)}") from None

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import click
 from ape import accounts, chain, project
-from ape.cli import ConnectedProviderCommand
 from rich.console import Console
 from rich.progress import Progress
 
+from perpkit.console import QuietCommand
 from perpkit.simulation.prices import DEFAULT_FROM, DEFAULT_HOURS, load_window
 from perpkit.simulation.chart import write_chart
 from perpkit.simulation.report import write_csv
 from perpkit.simulation.runner import SimConfig, Simulation
 
 
-@click.command(cls=ConnectedProviderCommand)
+@click.command(cls=QuietCommand)
 @click.option("--from", "start", default=DEFAULT_FROM, show_default=True, help="first candle (UTC)")
 @click.option("--to", "end", default=None, help="stop before this candle (UTC); overrides --hours")
 @click.option("--hours", default=DEFAULT_HOURS, show_default=True)
@@ -40,7 +40,7 @@ def cli(network, start, end, hours, seed, n_accounts, eth_weth, quick, out_dir):
     if eth_weth < 0:
         raise click.ClickException("--eth-margined must be 0 (no such agent) or a positive WETH amount")
 
-    console = Console()
+    console = Console(soft_wrap=True)  # one line per figure, however narrow the terminal
     out = Path(out_dir)
     cfg = SimConfig(candles, accounts=n_accounts, seed=seed, out_dir=out, eth_margined_weth=eth_weth)
     began = time.monotonic()

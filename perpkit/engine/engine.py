@@ -45,6 +45,7 @@ from perpkit import model
 from perpkit.engine.book import Fill, OrderBook, Reason, SubmitResult, TimeInForce
 from perpkit.engine.chain import CANCELLED, ChainAdapter, Revert
 from perpkit.orders import DOMAIN_NAME, DOMAIN_VERSION, ORDER_TYPEHASH, Order
+from perpkit.units import fmt_num, fmt_size, fmt_usd
 
 WAD = model.WAD
 SECP256K1_HALF_N = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
@@ -309,7 +310,7 @@ class Engine:
         size = abs(order.size)
         done = filled[0] + self._pending_amount.get(oid, 0)
         if done >= size:
-            return Decision(oid, False, Reason.FILLED, f"filled {filled[0]} of {size} on-chain"), done
+            return Decision(oid, False, Reason.FILLED, f"filled {fmt_size(filled[0])} of {fmt_size(size)} on-chain"), done
         return self._check_margin(order, oid, size - done), done
 
     def _check_margin(self, order: Order, oid: bytes, amount: int) -> Decision | None:
@@ -323,7 +324,7 @@ class Engine:
         delta = amount if buy else -amount
         after_fill = pos + delta
         if after_fill != 0 and abs(after_fill) < info.min_position_size and not order.reduce_only:
-            return Decision(oid, False, Reason.SIZE_BELOW_MINIMUM, f"|position| {abs(after_fill)} < {info.min_position_size}")
+            return Decision(oid, False, Reason.SIZE_BELOW_MINIMUM, f"|position| {fmt_size(abs(after_fill))} < minimum {fmt_size(info.min_position_size)}")
         if order.reduce_only:
             return None  # the book limits it to the position; the contract forbids growth
         buy_open, sell_open = book.open_exposure(trader)
@@ -339,7 +340,7 @@ class Engine:
         available = value - fee - adverse
         if available < required:
             return Decision(
-                oid, False, Reason.INSUFFICIENT_MARGIN, f"account value {available} < initial margin {required}"
+                oid, False, Reason.INSUFFICIENT_MARGIN, f"account value {fmt_usd(available)} < initial margin {fmt_usd(required)}"
             )
         return None
 
@@ -461,7 +462,7 @@ class Engine:
                     self.log(f"engine: reconcile failed: {str(exc).splitlines()[0][:200]}")
             self._pending_since = self._clock()  # what a halt left queued waits another interval
             for d in report.dropped:
-                self.log(f"engine: dropped fill {d.fill.amount} @ {d.fill.price}: {d.error}")
+                self.log(f"engine: dropped fill {fmt_size(d.fill.amount)} @ {fmt_num(d.fill.price)}: {d.error}")
             if report.halted:
                 self.log(f"engine: flush halted: {report.halted}")
             return report
@@ -492,14 +493,14 @@ class Engine:
             ids = {Blame.MAKER: [bad.maker_id], Blame.TAKER: [bad.taker_id], Blame.BOTH: [bad.maker_id, bad.taker_id]}[who]
             report.dropped.append(Dropped(bad, str(err), ids))
             for oid in ids:
-                self._kill(oid, f"{Reason.SETTLEMENT_FAILED.value}: {err}")
+                self._kill(oid, f"{Reason.SETTLEMENT_FAILED.value}: {err.human()}")
             self._unqueue(bad)
             dead = set(ids)
             kept = good[:lo]  # they settle as they are: the blamed order keeps what it got so far
             for f in good[lo + 1 :]:
                 if f.maker_id in dead or f.taker_id in dead:
                     self._unqueue(f)
-                    report.dropped.append(Dropped(f, f"later fill of a blamed order: {err}", []))
+                    report.dropped.append(Dropped(f, f"later fill of a blamed order: {err.human()}", []))
                 else:
                     kept.append(f)
             good = kept
@@ -617,7 +618,7 @@ class Engine:
                     continue
                 err = self.chain.record_quote_call(m, bid, ask)
                 if err is not None:
-                    self.log(f"engine: quote {m} {bid}/{ask} not recorded: {err}")
+                    self.log(f"engine: quote {m} {fmt_num(bid)}/{fmt_num(ask)} not recorded: {err.human()}")
                     if err.name == "QuoteUnchanged":
                         self._quoted[m] = (bid, ask)
                     continue

@@ -137,14 +137,14 @@ def test_submit_beyond_initial_margin__rejected_with_the_numbers(engine, chain):
     chain.values[ALICE.address] = 6_020 * WAD
     d = submit(engine, ALICE, WAD, PRICE)
     assert d.reason is Reason.INSUFFICIENT_MARGIN
-    assert d.detail == f"account value {5_990 * WAD} < initial margin {6_000 * WAD}"
+    assert d.detail == "account value 5,990.00 USD < initial margin 6,000.00 USD"
 
 
 def test_submit_buying_above_the_mark__the_loss_to_the_mark_counts(engine, chain):
     """At 60,100 the buyer is 100 under water at once: 6,100 - 30.05 - 100 < 6,010."""
     chain.values[ALICE.address] = 6_100 * WAD
     d = submit(engine, ALICE, WAD, PRICE + 100 * WAD)
-    assert d.detail == f"account value {5_969_95 * WAD // 100} < initial margin {6_010 * WAD}"
+    assert d.detail == "account value 5,969.95 USD < initial margin 6,010.00 USD"
 
 
 def test_submit_within_initial_margin__accepted(engine, chain):
